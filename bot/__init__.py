@@ -1,0 +1,1 @@
+"""The help desk service: webhook, queue, NLU, dialogue engine, sender, CLI."""

@@ -1,0 +1,141 @@
+"""The `helpdesk` command: serve, demo, worker, nlu, knowledge check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.logs import configure_logging
+from bot.settings import MissingSetting, Settings
+
+log = logging.getLogger("helpdesk")
+
+
+def _serve(settings: Settings, host: str, port: int, run_workers: bool) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+
+    app = create_app(settings, run_workers=run_workers)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    log.info(
+        "serving",
+        extra={"host": host, "port": port, "workers": run_workers, "redis": settings.uses_redis, "demo": settings.demo},
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(Settings(), args.host, args.port, not args.no_worker)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = Settings(demo=True)
+    fake = f"http://127.0.0.1:{args.port}/fake-line"
+    settings.line_api_base_url = fake
+    settings.line_data_api_base_url = fake
+    print(f"พม. ช่วยได้ (demo): open http://127.0.0.1:{args.port}/simulator", file=sys.stderr)
+    return _serve(settings, args.host, args.port, True)
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+
+    settings = Settings()
+    if not settings.redis_url:
+        print("helpdesk worker needs REDIS_URL: without it, `helpdesk serve` runs the workers itself", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        await runtime.start(workers=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("worker running")
+        await stop.wait()
+        await runtime.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_nlu(_: argparse.Namespace) -> int:
+    from bot.nlu import understand
+
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        result = understand(text)
+        record = {
+            "text": text,
+            "intent": result.intent,
+            "confidence": round(result.confidence, 4),
+            "entities": result.entities,
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_knowledge_check(_: argparse.Namespace) -> int:
+    from knowledge.loader import load_knowledge
+
+    try:
+        knowledge = load_knowledge()
+    except ValidationError as exc:
+        print(f"knowledge is invalid:\n{exc}", file=sys.stderr)
+        return 1
+    print(f"knowledge ok: {len(knowledge.hotlines.hotlines)} hotlines, {len(knowledge.replies.main_menu)} menu items")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpdesk", description="พม. ช่วยได้: the welfare help desk on LINE")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (
+        ("serve", cmd_serve, "serve the webhook (and run queue workers in this process)"),
+        ("demo", cmd_demo, "serve with the LINE simulator at /simulator and a fake LINE platform"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            sub.add_argument(
+                "--no-worker", action="store_true", help="accept events only; `helpdesk worker` processes them"
+            )
+        sub.set_defaults(func=func)
+    commands.add_parser("worker", help="extra queue workers in their own process (needs REDIS_URL)").set_defaults(
+        func=cmd_worker
+    )
+    commands.add_parser("nlu", help="one message per stdin line → one JSON object per stdout line").set_defaults(
+        func=cmd_nlu
+    )
+    knowledge = commands.add_parser("knowledge", help="content in knowledge/")
+    knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
+    knowledge_commands.add_parser("check", help="validate everything in knowledge/").set_defaults(
+        func=cmd_knowledge_check
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(Settings().log_level if args.command != "nlu" else "WARNING")
+    try:
+        return int(args.func(args))
+    except MissingSetting as exc:
+        print(f"helpdesk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The dialogue engine: hands each turn to exactly one handler."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from handlers import data_rights, emergency, fallback, media, menu, small_talk, welcome
+from handlers.base import EventKind, Outcome, TextReply, Turn
+from knowledge.loader import Knowledge
+
+CANCEL_WORDS = {"ยกเลิก", "cancel"}
+MEDIA_KINDS = {
+    EventKind.sticker,
+    EventKind.image,
+    EventKind.video,
+    EventKind.audio,
+    EventKind.file,
+    EventKind.location,
+    EventKind.other_message,
+}
+
+INTENT_HANDLERS: dict[str, ModuleType] = {
+    "greeting": menu,
+    "thanks": small_talk,
+    "data_rights": data_rights,
+    "emergency": emergency,
+}
+
+# Multi-turn flows register here by the name they store in the conversation state.
+FLOW_HANDLERS: dict[str, ModuleType] = {}
+
+
+def choose_handler(turn: Turn) -> ModuleType:
+    """The one handler for this turn; danger outranks everything, including a flow in progress."""
+    if turn.kind is EventKind.follow:
+        return welcome
+    if turn.kind in MEDIA_KINDS:
+        return media
+    if turn.understanding.intent == "emergency":
+        return emergency
+    if data_rights.is_consent_command(data_rights.command_of(turn)):
+        return data_rights
+    if turn.flow in FLOW_HANDLERS:
+        return FLOW_HANDLERS[turn.flow]
+    return INTENT_HANDLERS.get(turn.understanding.intent, fallback)
+
+
+def is_cancel(turn: Turn) -> bool:
+    return turn.kind in (EventKind.text, EventKind.postback) and (turn.text or "").strip().lower() in CANCEL_WORDS
+
+
+def run_turn(turn: Turn, knowledge: Knowledge) -> tuple[str, Outcome]:
+    """Run the turn through its handler; returns the handler's name and what it decided."""
+    if is_cancel(turn):
+        return "cancel", Outcome([TextReply(knowledge.replies.cancelled, tuple(knowledge.replies.main_menu))])
+    handler = choose_handler(turn)
+    outcome: Outcome = handler.handle(turn, knowledge)
+    return str(handler.name), outcome

@@ -1,0 +1,1 @@
+"""LINE adapter: signature checks, event parsing, message rendering and the SDK client."""

@@ -1,0 +1,387 @@
+"""One webhook event → one committed turn: user, messages, state, effects and outbox rows together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import metrics
+from bot.engine import run_turn
+from bot.line import render
+from bot.line.client import LineClient
+from bot.line.events import Inbound, parse
+from bot.logs import user_ref
+from bot.nlu import understand
+from bot.settings import Settings
+from handlers.base import (
+    AttachmentInfo,
+    EventKind,
+    LocationInfo,
+    Outcome,
+    Person,
+    RecordConsent,
+    Reply,
+    TextReply,
+    Turn,
+    Understanding,
+)
+from knowledge.loader import Knowledge
+from storage import attachments, conversations, events, outbox, users
+from storage.base import utcnow
+from storage.conversations import Direction
+from storage.db import Database
+from storage.users import ConsentState
+
+log = logging.getLogger(__name__)
+
+MESSAGE_KINDS = {
+    "text": EventKind.text,
+    "image": EventKind.image,
+    "video": EventKind.video,
+    "audio": EventKind.audio,
+    "file": EventKind.file,
+    "location": EventKind.location,
+    "sticker": EventKind.sticker,
+}
+PROFILE_MAX_AGE = timedelta(days=7)
+LOADING_AFTER_SECONDS = 0.4  # turns quicker than this never show the animation
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What was fetched from LINE before the turn's transaction (never inside it)."""
+
+    display_name: str | None = None
+    language: str | None = None
+    profile_fetched: bool = False
+    content: bytes | None = None
+    content_type: str | None = None
+    content_fetched: bool = False
+    content_too_large: bool = False
+
+
+Deliver = Callable[[list[int]], Awaitable[None]]
+
+
+class EventProcessor:
+    """Processes events at least once with effects exactly once (the processed-event ledger)."""
+
+    def __init__(
+        self, *, db: Database, line: LineClient, knowledge: Knowledge, settings: Settings, deliver: Deliver
+    ) -> None:
+        self.db = db
+        self.line = line
+        self.knowledge = knowledge
+        self.settings = settings
+        self.deliver = deliver
+
+    async def process(self, raw: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        inbound = parse(raw)
+        if await asyncio.to_thread(self._already_processed, inbound.event_id):
+            metrics.EVENTS.labels(type=inbound.type, result="duplicate").inc()
+            return
+        prefetched = await self._prefetch(inbound)
+        loading = asyncio.create_task(self._loading_if_slow(inbound))
+        try:
+            outbox_ids, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
+        finally:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+        metrics.EVENTS.labels(type=inbound.type, result=result).inc()
+        metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        log.info(
+            "event processed",
+            extra={
+                "event_type": inbound.type,
+                "result": result,
+                "user": user_ref(inbound.user_id),
+                "outbox": len(outbox_ids),
+            },
+        )
+        await self._deliver_safely(outbox_ids)
+
+    async def _deliver_safely(self, outbox_ids: list[int]) -> None:
+        """The turn is committed: a delivery problem is the outbox relay's to retry, not the queue's."""
+        if not outbox_ids:
+            return
+        try:
+            await self.deliver(outbox_ids)
+        except Exception:
+            log.exception("immediate delivery failed; the outbox relay will retry")
+
+    async def give_up(self, raw: dict[str, Any], error: str) -> None:
+        """After the last retry: apologise to the user (never silence) and mark the event done."""
+        inbound = parse(raw)
+        ids = await asyncio.to_thread(self._commit_apology, inbound, error)
+        metrics.EVENTS.labels(type=inbound.type, result="failed").inc()
+        await self._deliver_safely(ids)
+
+    # --- before the transaction -----------------------------------------------------------------
+
+    def _already_processed(self, event_id: str) -> bool:
+        with self.db.session() as db_session:
+            return events.was_processed(db_session=db_session, webhook_event_id=event_id)
+
+    def _needs_profile(self, inbound: Inbound) -> bool:
+        if inbound.source_type != "user" or not inbound.user_id or inbound.mode != "active":
+            return False
+        if inbound.type == "follow":
+            return True
+        if inbound.type not in ("message", "postback"):
+            return False
+        with self.db.session() as db_session:
+            user = users.get_by_line_id(db_session=db_session, line_user_id=inbound.user_id)
+            return (
+                user is None or user.profile_fetched_at is None or utcnow() - user.profile_fetched_at > PROFILE_MAX_AGE
+            )
+
+    async def _prefetch(self, inbound: Inbound) -> Prefetched:
+        profile_task = None
+        if await asyncio.to_thread(self._needs_profile, inbound):
+            assert inbound.user_id is not None
+            profile_task = asyncio.create_task(self.line.profile(inbound.user_id))
+        fetched: dict[str, Any] = {}
+        wants_content = (
+            inbound.source_type == "user"
+            and inbound.mode == "active"
+            and inbound.message_id
+            and inbound.content_from_line
+            and inbound.message_type in ("image", "file")
+        )
+        if wants_content:
+            assert inbound.message_id is not None
+            limit = self.settings.attachment_max_bytes
+            if inbound.file_size is not None and inbound.file_size > limit:
+                fetched = {"content_too_large": True, "content_fetched": True}
+            else:
+                content = await self.line.content(inbound.message_id)
+                if content is not None:
+                    too_large = len(content.data) > limit
+                    fetched = {
+                        "content": None if too_large else content.data,
+                        "content_type": content.content_type,
+                        "content_fetched": True,
+                        "content_too_large": too_large,
+                    }
+        if profile_task is not None:
+            profile = await profile_task
+            if profile is not None:
+                fetched.update(display_name=profile.display_name, language=profile.language, profile_fetched=True)
+        return Prefetched(**fetched)
+
+    async def _loading_if_slow(self, inbound: Inbound) -> None:
+        if inbound.source_type != "user" or not inbound.user_id or inbound.type not in ("message", "postback"):
+            return
+        await asyncio.sleep(LOADING_AFTER_SECONDS)
+        await self.line.show_loading(inbound.user_id, seconds=20)
+
+    # --- the transaction --------------------------------------------------------------------------
+
+    def _commit(self, inbound: Inbound, prefetched: Prefetched, received: datetime | None) -> tuple[list[int], str]:
+        with self.db.session() as db_session:
+            if not events.record_processed(
+                db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type
+            ):
+                return [], "duplicate"
+            return self._apply(db_session, inbound, prefetched, received)
+
+    def _apply(
+        self, db_session: Session, inbound: Inbound, prefetched: Prefetched, received: datetime | None
+    ) -> tuple[list[int], str]:
+        if inbound.mode != "active":
+            return [], "ignored_standby"
+        if inbound.source_type in ("group", "room"):
+            if inbound.type == "join":
+                replies: list[Reply] = [TextReply(self.knowledge.replies.group_not_supported)]
+                return self._queue_replies(db_session, inbound, None, replies, received), "group_join"
+            return [], "ignored_group"
+        if inbound.source_type != "user" or not inbound.user_id:
+            return [], "ignored_no_user"
+        user, is_new = users.get_or_create(db_session=db_session, line_user_id=inbound.user_id)
+        if prefetched.profile_fetched:
+            users.record_profile(
+                db_session=db_session, user=user, display_name=prefetched.display_name, language=prefetched.language
+            )
+        if inbound.type == "unfollow":
+            users.mark_unfollowed(db_session=db_session, user=user)
+            return [], "unfollowed"
+        if inbound.type == "unsend" and inbound.unsent_message_id:
+            conversations.forget_unsent(
+                db_session=db_session, line_user_id=user.line_user_id, line_message_id=inbound.unsent_message_id
+            )
+            return [], "unsent"
+        if inbound.type == "follow":
+            users.mark_followed(db_session=db_session, user=user)
+            kind = EventKind.follow
+        elif inbound.type == "postback":
+            kind = EventKind.postback
+        elif inbound.type == "message":
+            kind = MESSAGE_KINDS.get(inbound.message_type or "", EventKind.other_message)
+        else:
+            return [], "ignored_type"
+
+        attachment = (
+            self._store_attachment(db_session, inbound, prefetched)
+            if kind in (EventKind.image, EventKind.file, EventKind.video)
+            else None
+        )
+        understanding = self._understand(kind, inbound)
+        conversations.add_message(
+            db_session=db_session,
+            line_user_id=user.line_user_id,
+            direction=Direction.inbound,
+            kind=kind.value,
+            text=inbound.text or inbound.postback_data,
+            payload=_inbound_payload(inbound),
+            webhook_event_id=inbound.event_id,
+            line_message_id=inbound.message_id,
+            intent=understanding.intent,
+        )
+        state = conversations.load_state(db_session=db_session, line_user_id=user.line_user_id)
+        turn = Turn(
+            person=Person(user.line_user_id, user.display_name, user.consent_state.value, is_new),
+            kind=kind,
+            understanding=understanding,
+            flow=state.flow,
+            slots=dict(state.slots or {}),
+            text=inbound.text,
+            postback_data=inbound.postback_data,
+            attachment=attachment,
+            location=LocationInfo(*inbound.location) if inbound.location else None,
+        )
+        handler_name, outcome = run_turn(turn, self.knowledge)
+        metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
+        self._apply_effects(db_session, user, outcome)
+        if outcome.flow != state.flow or outcome.slots != (state.slots or {}):
+            conversations.save_state(db_session=db_session, state=state, flow=outcome.flow, slots=outcome.slots)
+        return self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received), "handled"
+
+    def _understand(self, kind: EventKind, inbound: Inbound) -> Understanding:
+        if kind is EventKind.text and inbound.text:
+            return understand(inbound.text)
+        if kind is EventKind.postback and inbound.postback_data:
+            return understand(inbound.postback_data)
+        return Understanding("out_of_scope", 0.0)
+
+    def _store_attachment(self, db_session: Session, inbound: Inbound, prefetched: Prefetched) -> AttachmentInfo:
+        limit = self.settings.attachment_max_bytes
+        kind = inbound.message_type or "file"
+        if not prefetched.content_fetched or not inbound.user_id or not inbound.message_id:
+            return AttachmentInfo(None, kind, inbound.file_name, 0, False, False, limit)
+        size = inbound.file_size if prefetched.content is None and inbound.file_size else len(prefetched.content or b"")
+        row = attachments.save(
+            db_session=db_session,
+            line_user_id=inbound.user_id,
+            line_message_id=inbound.message_id,
+            kind=kind,
+            file_name=inbound.file_name,
+            content_type=prefetched.content_type,
+            content=prefetched.content,
+            size_bytes=size,
+            too_large=prefetched.content_too_large,
+        )
+        return AttachmentInfo(row.id, kind, row.file_name, row.size_bytes, row.too_large, True, limit)
+
+    def _apply_effects(self, db_session: Session, user: users.LineUser, outcome: Outcome) -> None:
+        for effect in outcome.effects:
+            if isinstance(effect, RecordConsent):
+                users.set_consent(
+                    db_session=db_session,
+                    user=user,
+                    state=ConsentState(effect.state),
+                    notice_version=effect.notice_version,
+                )
+
+    def _queue_replies(
+        self,
+        db_session: Session,
+        inbound: Inbound,
+        line_user_id: str | None,
+        replies: list[Reply],
+        received: datetime | None,
+    ) -> list[int]:
+        """Outbox rows for the replies: the first request may use the reply token, the rest push."""
+        to = line_user_id or inbound.chat_id or "unknown"
+        messages = render.render(replies)
+        deadline = self._reply_deadline(inbound, received)
+        ids: list[int] = []
+        for index, batch in enumerate(render.batches(messages)):
+            token = inbound.reply_token if index == 0 and deadline is not None else None
+            row = outbox.enqueue(
+                db_session=db_session,
+                line_user_id=to,
+                messages=batch,
+                reply_token=token,
+                reply_deadline=deadline if token else None,
+                source_event_id=inbound.event_id,
+            )
+            ids.append(row.id)
+        for message in messages:
+            conversations.add_message(
+                db_session=db_session,
+                line_user_id=to,
+                direction=Direction.outbound,
+                kind=str(message.get("type")),
+                text=render.plain_text(message),
+                webhook_event_id=inbound.event_id,
+            )
+        return ids
+
+    def _reply_deadline(self, inbound: Inbound, received: datetime | None) -> datetime | None:
+        if not inbound.reply_token:
+            return None
+        fresh = timedelta(seconds=self.settings.reply_token_fresh_seconds)
+        moments = [m for m in (received, _from_ms(inbound.timestamp_ms)) if m is not None]
+        return min(moments) + fresh if moments else utcnow() + fresh
+
+    def _commit_apology(self, inbound: Inbound, error: str) -> list[int]:
+        with self.db.session() as db_session:
+            if not events.record_processed(
+                db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type
+            ):
+                return []
+            log.error(
+                "event given up",
+                extra={"event_type": inbound.type, "user": user_ref(inbound.user_id), "error": error[:300]},
+            )
+            if inbound.source_type != "user" or not inbound.user_id or inbound.type in ("unfollow", "unsend"):
+                return []
+            return self._queue_replies(
+                db_session, inbound, inbound.user_id, [TextReply(self.knowledge.replies.sorry_error)], None
+            )
+
+
+def _from_ms(timestamp_ms: int | None) -> datetime | None:
+    if timestamp_ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, tz=utcnow().tzinfo)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def received_at(raw: dict[str, Any]) -> datetime | None:
+    """When our webhook accepted the event (stamped by bot/webhook.py under a private key)."""
+    stamp = raw.get("_receivedAt")
+    return _from_ms(stamp) if isinstance(stamp, int) else None
+
+
+def _inbound_payload(inbound: Inbound) -> dict[str, Any]:
+    payload: dict[str, Any] = {"type": inbound.message_type or inbound.type}
+    if inbound.sticker:
+        payload["sticker"] = list(inbound.sticker)
+    if inbound.location:
+        payload["location"] = list(inbound.location)
+    if inbound.file_name:
+        payload["file_name"] = inbound.file_name
+    return payload

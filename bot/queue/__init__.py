@@ -1,0 +1,1 @@
+"""The job queue: the embedded inbox (SQL + asyncio) or Redis Streams; one user's events never race."""

@@ -1,0 +1,1 @@
+"""Content as data (reply texts, hotlines, and later programmes and intent phrases), validated at start-up."""

@@ -1,0 +1,20 @@
+"""Every table, imported in one place so Alembic and tests see the whole schema."""
+
+from storage.attachments import Attachment
+from storage.base import Base
+from storage.conversations import ConversationMessage, ConversationState
+from storage.events import InboxEvent, ProcessedEvent
+from storage.outbox import OutboxMessage
+from storage.users import ConsentRecord, LineUser
+
+__all__ = [
+    "Attachment",
+    "Base",
+    "ConsentRecord",
+    "ConversationMessage",
+    "ConversationState",
+    "InboxEvent",
+    "LineUser",
+    "OutboxMessage",
+    "ProcessedEvent",
+]
