@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from functools import lru_cache
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
                 raise MissingSetting(f"{env_name} is not set: the service cannot talk to LINE without it")
         if not self.secret_key:
             # Console sessions would not survive a restart; generate one but say so loudly.
+            logging.getLogger(__name__).warning(
+                "SECRET_KEY is not set: using a random key, so console sessions end at every restart"
+            )
             self.secret_key = secrets.token_urlsafe(32)
 
     @property
