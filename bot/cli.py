@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -16,6 +17,7 @@ from bot.logs import configure_logging
 from bot.settings import MissingSetting, Settings
 
 log = logging.getLogger("helpdesk")
+NLU_BATCH = 256
 
 
 def _serve(settings: Settings, host: str, port: int, run_workers: bool) -> int:
@@ -69,20 +71,35 @@ def cmd_worker(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_nlu(_: argparse.Namespace) -> int:
-    from bot.nlu import understand
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from bot.nlu import warm_up
+
+    understander = warm_up()
+    if args.evaluate is not None:
+        from bot.nlu.evaluate import TEST_FILES, evaluate, format_report, load_test_set
+
+        files = [Path(p) for p in args.evaluate] or list(TEST_FILES)
+        print(format_report(evaluate(understander, load_test_set(files)), show_mistakes=args.mistakes))
+        return 0
+    batch: list[str] = []
+
+    def flush() -> None:
+        for text, result in zip(batch, understander.understand_many(batch), strict=True):
+            record = {
+                "text": text,
+                "intent": result.intent,
+                "confidence": result.confidence,
+                "entities": result.entities,
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        batch.clear()
 
     for line in sys.stdin:
-        text = line.rstrip("\n")
-        result = understand(text)
-        record = {
-            "text": text,
-            "intent": result.intent,
-            "confidence": round(result.confidence, 4),
-            "entities": result.entities,
-        }
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) >= NLU_BATCH:
+            flush()
+    flush()
     return 0
 
 
@@ -91,10 +108,15 @@ def cmd_knowledge_check(_: argparse.Namespace) -> int:
 
     try:
         knowledge = load_knowledge()
-    except ValidationError as exc:
+    except (ValidationError, ValueError) as exc:
         print(f"knowledge is invalid:\n{exc}", file=sys.stderr)
         return 1
-    print(f"knowledge ok: {len(knowledge.hotlines.hotlines)} hotlines, {len(knowledge.replies.main_menu)} menu items")
+    examples = sum(len(i.examples) for i in knowledge.intents.values())
+    print(
+        f"knowledge ok: {len(knowledge.intents)} intents with {examples} example phrases, "
+        f"{sum(len(p) for p in knowledge.danger.categories.values())} danger phrases, "
+        f"{len(knowledge.hotlines.hotlines)} hotlines, {len(knowledge.replies.main_menu)} menu items"
+    )
     return 0
 
 
@@ -116,9 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="extra queue workers in their own process (needs REDIS_URL)").set_defaults(
         func=cmd_worker
     )
-    commands.add_parser("nlu", help="one message per stdin line → one JSON object per stdout line").set_defaults(
-        func=cmd_nlu
+    nlu = commands.add_parser("nlu", help="one message per stdin line → one JSON object per stdout line")
+    nlu.add_argument(
+        "--evaluate",
+        nargs="*",
+        metavar="FILE",
+        help="print accuracy, macro-F1, per-intent scores and confusions on the held-out test files (or FILEs)",
     )
+    nlu.add_argument("--mistakes", action="store_true", help="with --evaluate: list every misclassified message")
+    nlu.set_defaults(func=cmd_nlu)
     knowledge = commands.add_parser("knowledge", help="content in knowledge/")
     knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
     knowledge_commands.add_parser("check", help="validate everything in knowledge/").set_defaults(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import data_rights, emergency, fallback, media, menu, small_talk, welcome
+from handlers import data_rights, emergency, fallback, media, menu, routing, small_talk, welcome
 from handlers.base import EventKind, Outcome, TextReply, Turn
 from knowledge.loader import Knowledge
 
@@ -24,6 +24,7 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "thanks": small_talk,
     "data_rights": data_rights,
     "emergency": emergency,
+    "out_of_scope": fallback,
 }
 
 # Multi-turn flows register here by the name they store in the conversation state.
@@ -42,7 +43,7 @@ def choose_handler(turn: Turn) -> ModuleType:
         return data_rights
     if turn.flow in FLOW_HANDLERS:
         return FLOW_HANDLERS[turn.flow]
-    return INTENT_HANDLERS.get(turn.understanding.intent, fallback)
+    return INTENT_HANDLERS.get(turn.understanding.intent, routing)
 
 
 def is_cancel(turn: Turn) -> bool:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from bot import metrics
 from bot.line.client import LineClient
+from bot.nlu import warm_up
 from bot.processing import EventProcessor
 from bot.queue.base import EventQueue
 from bot.queue.embedded import EmbeddedQueue
@@ -64,6 +65,8 @@ class Runtime:
         )
         self._background.append(asyncio.create_task(self._watch_depth()))
         if workers:
+            # Build the language model before the first message, not during it.
+            await asyncio.to_thread(warm_up)
             self.sender.start()
             await self.queue.start_workers(self.processor.process, self.processor.give_up)
             self._background.append(asyncio.create_task(self._maintain()))

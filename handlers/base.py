@@ -29,6 +29,9 @@ class Understanding:
     intent: str
     confidence: float
     entities: dict[str, Any] = field(default_factory=dict)
+    # Only when NLU was unsure: the likeliest intents, best first, offered as "did you mean" buttons.
+    alternatives: tuple[str, ...] = ()
+    danger: str | None = None  # the danger-lexicon category that matched, if any
 
 
 @dataclass(frozen=True)

@@ -10,5 +10,6 @@ name = "emergency"
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
     # Overrides any flow in progress: the flow is dropped so the next message starts fresh.
-    call_buttons = (Button(label="โทร 1300", text="โทร 1300"), Button(label="ขอความช่วยเหลือ", text="ขอความช่วยเหลือ"))
-    return Outcome([TextReply(knowledge.replies.emergency, call_buttons)], flow=None, slots={})
+    answer = knowledge.intent_replies.intents["emergency"].answer
+    buttons = (Button(label="ขอความช่วยเหลือ", text="ขอความช่วยเหลือ"), Button(label="เมนูหลัก", text="เมนู"))
+    return Outcome([TextReply(answer, buttons)], flow=None, slots={})

@@ -11,14 +11,14 @@ name = "media"
 def _attachment_text(turn: Turn, knowledge: Knowledge) -> str:
     replies = knowledge.replies
     attachment = turn.attachment
+    if turn.kind is EventKind.video:
+        return replies.video  # videos are never fetched (only images and files are)
     if attachment is None or not attachment.fetched:
         return replies.attachment_unavailable
     if attachment.too_large:
         return replies.attachment_too_large.format(limit_mb=attachment.limit_bytes // (1024 * 1024))
     if turn.kind is EventKind.file:
         return replies.file_saved.format(file_name=attachment.file_name or "ไฟล์")
-    if turn.kind is EventKind.video:
-        return replies.video
     return replies.image_saved
 
 

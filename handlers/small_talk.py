@@ -9,4 +9,5 @@ name = "small_talk"
 
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
-    return Outcome([TextReply(knowledge.replies.thanks, tuple(knowledge.replies.main_menu))])
+    answer = knowledge.intent_replies.intents["thanks"].answer
+    return Outcome([TextReply(answer, tuple(knowledge.replies.main_menu))])

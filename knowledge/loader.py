@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 KNOWLEDGE_DIR = Path(__file__).parent
 LINE_TEXT_LIMIT = 5000
@@ -23,8 +23,35 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     "file_saved": {"file_name"},
     "attachment_too_large": {"limit_mb"},
     "location": {"address_part"},
-    "routing_pending": {"topic"},
 }
+
+
+INTENTS = (
+    "greeting",
+    "thanks",
+    "elderly_allowance",
+    "disability_allowance",
+    "disability_card",
+    "child_support_grant",
+    "welfare_card",
+    "emergency_cash",
+    "funeral_assistance",
+    "elderly_fund_loan",
+    "disability_fund_loan",
+    "home_adaptation",
+    "housing",
+    "homeless_shelter",
+    "eligibility_check",
+    "complaint",
+    "request_help",
+    "report_case",
+    "emergency",
+    "ticket_status",
+    "talk_to_officer",
+    "contact_office",
+    "data_rights",
+    "out_of_scope",
+)
 
 
 class Button(BaseModel):
@@ -73,8 +100,8 @@ class Replies(BaseModel):
     consent_withdrawn: str
     menu_prompt: str
     greeting: str
-    thanks: str
     fallback: str
+    did_you_mean: str
     cancelled: str
     sticker: str
     image_saved: str
@@ -87,8 +114,6 @@ class Replies(BaseModel):
     unsupported: str
     group_not_supported: str
     sorry_error: str
-    emergency: str
-    routing_pending: str
     main_menu: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
 
@@ -105,13 +130,85 @@ class Replies(BaseModel):
                 raise ValueError(f"reply {name!r} uses unknown placeholders {sorted(unknown)}")
         return self
 
-    @field_validator("emergency")
-    @classmethod
-    def _emergency_gives_every_hotline(cls, value: str) -> str:
+
+class IntentReply(BaseModel):
+    """The short answer for one intent, and the quick-reply button that leads to it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field(min_length=1, max_length=LINE_LABEL_LIMIT)
+    text: str = Field(min_length=1, max_length=60)
+    also: list[str] = []  # more exact commands that mean this intent ("เมนู" → greeting)
+    answer: str = Field(min_length=1, max_length=LINE_TEXT_LIMIT)
+    source: str
+
+    @property
+    def button(self) -> Button:
+        return Button(label=self.label, text=self.text)
+
+
+class IntentReplies(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    intents: dict[str, IntentReply]
+
+    @model_validator(mode="after")
+    def _every_intent_and_safe_emergency(self) -> IntentReplies:
+        missing = set(INTENTS) - set(self.intents)
+        unknown = set(self.intents) - set(INTENTS)
+        if missing or unknown:
+            raise ValueError(f"intent replies: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        first_lines = "\n".join(self.intents["emergency"].answer.splitlines()[:4])
         for number in ("1300", "191", "1669", "1323"):
-            if not re.search(rf"\b{number}\b", value):
-                raise ValueError(f"the emergency reply must give {number}")
-        return value
+            if not re.search(rf"(?<!\d){number}(?!\d)", first_lines):
+                raise ValueError(f"the emergency answer must give {number} in its first lines")
+        commands = [c for reply in self.intents.values() for c in (reply.text, *reply.also)]
+        if len({c.lower() for c in commands}) != len(commands):
+            raise ValueError("two intents share a command text")
+        return self
+
+    def commands(self) -> dict[str, str]:
+        """Exact texts (button texts and aliases, lower case) → intent."""
+        return {c.lower(): intent for intent, reply in self.intents.items() for c in (reply.text, *reply.also)}
+
+
+MIN_EXAMPLES = 40
+MIN_EXAMPLES_WIDE = 60  # the intents whose phrasing varies most
+WIDE_INTENTS = ("emergency", "request_help", "complaint", "out_of_scope")
+
+
+class IntentExamples(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    intent: str
+    description: str
+    examples: list[str]
+
+    @model_validator(mode="after")
+    def _enough_distinct_examples(self) -> IntentExamples:
+        if self.intent not in INTENTS:
+            raise ValueError(f"unknown intent {self.intent!r}: the names are fixed in DESIGN.md")
+        floor = MIN_EXAMPLES_WIDE if self.intent in WIDE_INTENTS else MIN_EXAMPLES
+        distinct = {e.strip() for e in self.examples if e.strip()}
+        if len(distinct) < floor:
+            raise ValueError(f"intent {self.intent!r} has {len(distinct)} distinct examples; at least {floor} needed")
+        return self
+
+
+class DangerLexicon(BaseModel):
+    """Phrases meaning danger now, by kind; `not_danger` phrases are removed before matching."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    not_danger: list[str] = []
+    categories: dict[str, list[str]]
+
+    @model_validator(mode="after")
+    def _no_empty_phrases(self) -> DangerLexicon:
+        for category, phrases in self.categories.items():
+            if not phrases or any(len(p.replace("…", "").strip()) < 3 for p in phrases):
+                raise ValueError(f"danger category {category!r} is empty or has a phrase under 3 characters")
+        return self
 
 
 class Knowledge(BaseModel):
@@ -119,6 +216,31 @@ class Knowledge(BaseModel):
 
     replies: Replies
     hotlines: Hotlines
+    intent_replies: IntentReplies
+    intents: dict[str, IntentExamples]
+    danger: DangerLexicon
+
+    @model_validator(mode="after")
+    def _every_intent_has_examples(self) -> Knowledge:
+        missing = set(INTENTS) - set(self.intents)
+        if missing:
+            raise ValueError(f"no example phrases for intents {sorted(missing)}")
+        commands = self.intent_replies.commands()
+        consent = {b.text.lower() for b in self.replies.consent_buttons}
+        for button in self.replies.main_menu:
+            if button.text.lower() not in commands and button.text.lower() not in consent:
+                raise ValueError(f"main menu button {button.label!r} sends {button.text!r}: no intent's command")
+        return self
+
+
+def load_intents(directory: Path) -> dict[str, IntentExamples]:
+    intents: dict[str, IntentExamples] = {}
+    for path in sorted((directory / "intents").glob("*.yaml")):
+        examples = IntentExamples.model_validate(_read_yaml(path))
+        if examples.intent != path.stem:
+            raise ValueError(f"{path.name} holds intent {examples.intent!r}: the file name must match")
+        intents[examples.intent] = examples
+    return intents
 
 
 def _read_yaml(path: Path) -> Any:
@@ -131,6 +253,9 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
     return Knowledge(
         replies=Replies.model_validate(_read_yaml(directory / "replies" / "core.yaml")),
         hotlines=Hotlines.model_validate(_read_yaml(directory / "hotlines.yaml")),
+        intent_replies=IntentReplies.model_validate(_read_yaml(directory / "replies" / "intents.yaml")),
+        intents=load_intents(directory),
+        danger=DangerLexicon.model_validate(_read_yaml(directory / "nlu" / "danger.yaml")),
     )
 
 

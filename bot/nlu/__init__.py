@@ -1,5 +1,5 @@
 """Thai natural-language understanding: text in, an Understanding (intent, confidence, entities) out."""
 
-from bot.nlu.understand import understand
+from bot.nlu.pipeline import understand, warm_up
 
-__all__ = ["understand"]
+__all__ = ["understand", "warm_up"]

@@ -1,0 +1,116 @@
+"""The intent model: a linear SVM over TF-IDF features, trained on knowledge/intents at start-up.
+
+scikit-learn trains it (liblinear, ~0.2 s); scoring needs only numpy, so a trained model is cached on
+disk under a digest of the examples and the settings, and later starts skip scikit-learn entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from bot.nlu.features import FeatureSpec, FloatArray, Vectoriser
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION = 1
+SVM_C = 2.0
+CLASS_WEIGHT: str | None = None  # 'balanced' measured no better (benchmarks/nlu_experiments.py)
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("HELPDESK_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "helpdesk"
+
+
+class IntentModel:
+    def __init__(self, labels: list[str], vectoriser: Vectoriser, weights: FloatArray, bias: FloatArray) -> None:
+        self.labels = labels
+        self.vectoriser = vectoriser
+        self.weights = weights  # features × intents
+        self.bias = bias
+
+    def scores(self, document: list[str]) -> FloatArray:
+        """One decision value per intent (higher is more likely)."""
+        indices, values = self.vectoriser.transform(document)
+        if len(indices) == 0:
+            return self.bias.copy()
+        result: FloatArray = values @ self.weights[indices] + self.bias
+        return result
+
+    # --- training and the on-disk cache ----------------------------------------------------------
+
+    @staticmethod
+    def digest(documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> str:
+        hasher = hashlib.sha256(f"v{MODEL_VERSION}|C={SVM_C}|{json.dumps(asdict(spec))}".encode())
+        for document, label in zip(documents, labels, strict=True):
+            hasher.update(label.encode())
+            hasher.update("\x1f".join(document).encode())
+            hasher.update(b"\x1e")
+        return hasher.hexdigest()[:32]
+
+    @classmethod
+    def train(cls, documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
+        from scipy.sparse import csr_matrix
+        from sklearn.svm import LinearSVC
+
+        vectoriser = Vectoriser.fit(documents, spec)
+        rows, cols, vals = [], [], []
+        for row, document in enumerate(documents):
+            indices, values = vectoriser.transform(document)
+            rows.extend([row] * len(indices))
+            cols.extend(indices.tolist())
+            vals.extend(values.tolist())
+        matrix = csr_matrix((vals, (rows, cols)), shape=(len(documents), len(vectoriser.vocabulary)))
+        svm = LinearSVC(C=SVM_C, class_weight=CLASS_WEIGHT)
+        svm.fit(matrix, list(labels))
+        weights = np.ascontiguousarray(svm.coef_.T, dtype=np.float32)
+        bias = np.asarray(svm.intercept_, dtype=np.float32)
+        return cls([str(label) for label in svm.classes_], vectoriser, weights, bias)
+
+    @classmethod
+    def load_or_train(cls, documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
+        path = cache_dir() / f"intent-model-{cls.digest(documents, labels, spec)}.npz"
+        if path.exists():
+            try:
+                return cls.load(path, spec)
+            except (OSError, ValueError, KeyError):
+                log.warning("intent model cache unreadable; retraining", extra={"path": str(path)})
+        model = cls.train(documents, labels, spec)
+        model.save(path)
+        return model
+
+    def save(self, path: Path) -> None:
+        """Write atomically; a read-only or missing cache directory only costs the next start its time."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            vocabulary = json.dumps(self.vectoriser.vocabulary, ensure_ascii=False)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
+                np.savez(
+                    handle,
+                    labels=np.array(self.labels),
+                    vocabulary=np.array(vocabulary),
+                    idf=self.vectoriser.idf,
+                    weights=self.weights,
+                    bias=self.bias,
+                )
+            os.replace(handle.name, path)
+        except OSError:
+            log.info("intent model not cached", extra={"path": str(path)})
+
+    @classmethod
+    def load(cls, path: Path, spec: FeatureSpec) -> IntentModel:
+        with np.load(path, allow_pickle=False) as data:
+            vocabulary = json.loads(str(data["vocabulary"]))
+            vectoriser = Vectoriser(spec, vocabulary, data["idf"].astype(np.float32))
+            return cls([str(x) for x in data["labels"]], vectoriser, data["weights"], data["bias"])

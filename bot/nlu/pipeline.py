@@ -1,0 +1,125 @@
+"""Text in, Understanding out: normalise, tokenise, danger lexicon, intent model, entities.
+
+The constants below were chosen by cross-validation on the training phrases (benchmarks/nlu_experiments.py;
+the figures are in bot/nlu/DECISIONS.md), never on the held-out test file.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+from bot.nlu.classifier import IntentModel
+from bot.nlu.danger import DangerMatcher
+from bot.nlu.entities import extract_entities
+from bot.nlu.features import FeatureSpec, terms
+from bot.nlu.normalise import Normalised, normalise
+from bot.nlu.tokenise import Tokeniser
+from handlers.base import Understanding
+from knowledge.loader import Knowledge, get_knowledge
+
+FEATURES = FeatureSpec(char_low=1, char_high=4, words=True)
+# Softmax temperature turning SVM margins into confidences in 0..1.
+TEMPERATURE = 8.0
+# Below this confidence the message is out of scope, with "did you mean" buttons for the best three.
+CONFIDENCE_FLOOR = 0.20
+# Emergency wins a tie with the best intent (a missed emergency is the worst error). A wider margin
+# caught more in cross-validation but doubled false emergencies; the danger lexicon carries recall instead.
+EMERGENCY_MARGIN = 0.0
+DANGER_CONFIDENCE = 0.95
+# Below this share of dictionary words, Thai text is keyboard mashing rather than a message.
+GIBBERISH_COVERAGE = 0.5
+THAI_RUN = re.compile("[\u0e00-\u0e7f]+")
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    shifted = (scores - scores.max()) * temperature
+    exps = np.exp(shifted)
+    result: np.ndarray = exps / exps.sum()
+    return result
+
+
+class Understander:
+    """Built once per process (≈ 1 s cold, less with the model cache); then thread-safe and fast."""
+
+    def __init__(self, knowledge: Knowledge, engine: str = "nlpo3") -> None:
+        self.tokeniser = Tokeniser(engine)
+        self.danger = DangerMatcher(knowledge.danger)
+        self.commands = {self.normalise(c).text: i for c, i in knowledge.intent_replies.commands().items()}
+        documents: list[list[str]] = []
+        labels: list[str] = []
+        for intent, examples in sorted(knowledge.intents.items()):
+            for example in examples.examples:
+                documents.append(self.document(self.normalise(example)))
+                labels.append(intent)
+        self.model = IntentModel.load_or_train(documents, labels, FEATURES)
+        self.emergency_index = self.model.labels.index("emergency")
+        self.out_of_scope_index = self.model.labels.index("out_of_scope")
+
+    def normalise(self, text: str) -> Normalised:
+        return normalise(text, self.tokeniser.coverage)
+
+    def document(self, normalised: Normalised) -> list[str]:
+        return terms(normalised.text, self.tokeniser.tokens(normalised.text), FEATURES)
+
+    def understand(self, text: str) -> Understanding:
+        normalised = self.normalise(text)
+        entities = extract_entities(text)
+        if not normalised.text.strip():
+            return Understanding("out_of_scope", 0.0, entities)
+        danger = self.danger.match(normalised.text)
+        if danger is None and self.is_gibberish(normalised.text):
+            return Understanding("out_of_scope", 0.0, entities)
+        command = self.commands.get(normalised.text)
+        if command is not None and danger is None:
+            # A button's text or a known command ("เมนู"): no guessing needed.
+            return Understanding(command, 1.0, entities)
+        scores = self.model.scores(self.document(normalised))
+        return self.decide(scores, danger, entities)
+
+    def is_gibberish(self, text: str) -> bool:
+        """Thai letters that form almost no dictionary words ("ฟหกด", "กขคงจ"): not understood, not off-topic."""
+        thai = THAI_RUN.findall(text)
+        if not thai:
+            return False
+        return self.tokeniser.coverage(" ".join(thai)) < GIBBERISH_COVERAGE
+
+    def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
+        return [self.understand(text) for text in texts]
+
+    def decide(self, scores: np.ndarray, danger: str | None, entities: dict[str, object]) -> Understanding:
+        labels = self.model.labels
+        confidences = softmax(scores, TEMPERATURE)
+        best = int(scores.argmax())
+        if danger is not None or scores[self.emergency_index] >= scores[best] - EMERGENCY_MARGIN:
+            confidence = max(float(confidences[self.emergency_index]), DANGER_CONFIDENCE if danger else 0.0)
+            return Understanding("emergency", round(confidence, 4), dict(entities), danger=danger)
+        confidence = float(confidences[best])
+        if confidence < CONFIDENCE_FLOOR and best != self.out_of_scope_index:
+            order = [int(i) for i in np.argsort(-scores) if int(i) != self.out_of_scope_index]
+            suggestions = tuple(labels[i] for i in order[:3])
+            return Understanding("out_of_scope", round(confidence, 4), dict(entities), suggestions)
+        return Understanding(labels[best], round(confidence, 4), dict(entities))
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _default() -> Understander:
+    return Understander(get_knowledge())
+
+
+def warm_up() -> Understander:
+    """Build the default understander now (start-up), not on the first citizen's message."""
+    with _lock:
+        return _default()
+
+
+def understand(text: str) -> Understanding:
+    """The intent of one message, with a confidence in 0..1 and the entities found."""
+    return warm_up().understand(text)
