@@ -20,6 +20,7 @@ from bot.line.client import LineClient
 from bot.line.events import Inbound, parse
 from bot.logs import user_ref
 from bot.nlu import understand
+from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
 from handlers.base import (
     AttachmentInfo,
@@ -38,6 +39,7 @@ from storage import attachments, conversations, events, outbox, users
 from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
+from storage.outbox import OutboxMessage
 from storage.users import ConsentState
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class Prefetched:
     content_too_large: bool = False
 
 
-Deliver = Callable[[list[int]], Awaitable[None]]
+Deliver = Callable[[list[OutboxMessage]], Awaitable[None]]
 
 
 class EventProcessor:
@@ -86,13 +88,14 @@ class EventProcessor:
     async def process(self, raw: dict[str, Any]) -> None:
         started = time.perf_counter()
         inbound = parse(raw)
-        if await asyncio.to_thread(self._already_processed, inbound.event_id):
+        already_processed, needs_profile = await asyncio.to_thread(self._precheck, inbound)
+        if already_processed:
             metrics.EVENTS.labels(type=inbound.type, result="duplicate").inc()
             return
-        prefetched = await self._prefetch(inbound)
         loading = asyncio.create_task(self._loading_if_slow(inbound))
         try:
-            outbox_ids, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
+            prefetched = await self._prefetch(inbound, needs_profile)
+            rows, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
         finally:
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,49 +108,47 @@ class EventProcessor:
                 "event_type": inbound.type,
                 "result": result,
                 "user": user_ref(inbound.user_id),
-                "outbox": len(outbox_ids),
+                "outbox": len(rows),
             },
         )
-        await self._deliver_safely(outbox_ids)
+        await self._deliver_safely(rows)
 
-    async def _deliver_safely(self, outbox_ids: list[int]) -> None:
+    async def _deliver_safely(self, rows: list[OutboxMessage]) -> None:
         """The turn is committed: a delivery problem is the outbox relay's to retry, not the queue's."""
-        if not outbox_ids:
+        if not rows:
             return
         try:
-            await self.deliver(outbox_ids)
+            await self.deliver(rows)
         except Exception:
             log.exception("immediate delivery failed; the outbox relay will retry")
 
     async def give_up(self, raw: dict[str, Any], error: str) -> None:
         """After the last retry: apologise to the user (never silence) and mark the event done."""
         inbound = parse(raw)
-        ids = await asyncio.to_thread(self._commit_apology, inbound, error)
+        rows = await asyncio.to_thread(self._commit_apology, inbound, error)
         metrics.EVENTS.labels(type=inbound.type, result="failed").inc()
-        await self._deliver_safely(ids)
+        await self._deliver_safely(rows)
 
     # --- before the transaction -----------------------------------------------------------------
 
-    def _already_processed(self, event_id: str) -> bool:
+    def _precheck(self, inbound: Inbound) -> tuple[bool, bool]:
+        """One read before any I/O: was the event processed already, and is the profile worth fetching?"""
         with self.db.session() as db_session:
-            return events.was_processed(db_session=db_session, webhook_event_id=event_id)
-
-    def _needs_profile(self, inbound: Inbound) -> bool:
-        if inbound.source_type != "user" or not inbound.user_id or inbound.mode != "active":
-            return False
-        if inbound.type == "follow":
-            return True
-        if inbound.type not in ("message", "postback"):
-            return False
-        with self.db.session() as db_session:
+            if events.was_processed(db_session=db_session, webhook_event_id=inbound.event_id):
+                return True, False
+            if inbound.source_type != "user" or not inbound.user_id or inbound.mode != "active":
+                return False, False
+            if inbound.type == "follow":
+                return False, True
+            if inbound.type not in ("message", "postback"):
+                return False, False
             user = users.get_by_line_id(db_session=db_session, line_user_id=inbound.user_id)
-            return (
-                user is None or user.profile_fetched_at is None or utcnow() - user.profile_fetched_at > PROFILE_MAX_AGE
-            )
+            fetched = user.profile_fetched_at if user is not None else None
+            return False, fetched is None or utcnow() - fetched > PROFILE_MAX_AGE
 
-    async def _prefetch(self, inbound: Inbound) -> Prefetched:
+    async def _prefetch(self, inbound: Inbound, needs_profile: bool) -> Prefetched:
         profile_task = None
-        if await asyncio.to_thread(self._needs_profile, inbound):
+        if needs_profile:
             assert inbound.user_id is not None
             profile_task = asyncio.create_task(self.line.profile(inbound.user_id))
         fetched: dict[str, Any] = {}
@@ -187,7 +188,9 @@ class EventProcessor:
 
     # --- the transaction --------------------------------------------------------------------------
 
-    def _commit(self, inbound: Inbound, prefetched: Prefetched, received: datetime | None) -> tuple[list[int], str]:
+    def _commit(
+        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None
+    ) -> tuple[list[OutboxMessage], str]:
         with self.db.session() as db_session:
             if not events.record_processed(
                 db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type
@@ -197,7 +200,7 @@ class EventProcessor:
 
     def _apply(
         self, db_session: Session, inbound: Inbound, prefetched: Prefetched, received: datetime | None
-    ) -> tuple[list[int], str]:
+    ) -> tuple[list[OutboxMessage], str]:
         if inbound.mode != "active":
             return [], "ignored_standby"
         if inbound.source_type in ("group", "room"):
@@ -309,12 +312,12 @@ class EventProcessor:
         line_user_id: str | None,
         replies: list[Reply],
         received: datetime | None,
-    ) -> list[int]:
+    ) -> list[OutboxMessage]:
         """Outbox rows for the replies: the first request may use the reply token, the rest push."""
         to = line_user_id or inbound.chat_id or "unknown"
         messages = render.render(replies)
         deadline = self._reply_deadline(inbound, received)
-        ids: list[int] = []
+        rows: list[OutboxMessage] = []
         for index, batch in enumerate(render.batches(messages)):
             token = inbound.reply_token if index == 0 and deadline is not None else None
             row = outbox.enqueue(
@@ -324,8 +327,9 @@ class EventProcessor:
                 reply_token=token,
                 reply_deadline=deadline if token else None,
                 source_event_id=inbound.event_id,
+                claim_for=FRESH_CLAIM,
             )
-            ids.append(row.id)
+            rows.append(row)
         for message in messages:
             conversations.add_message(
                 db_session=db_session,
@@ -335,7 +339,7 @@ class EventProcessor:
                 text=render.plain_text(message),
                 webhook_event_id=inbound.event_id,
             )
-        return ids
+        return rows
 
     def _reply_deadline(self, inbound: Inbound, received: datetime | None) -> datetime | None:
         if not inbound.reply_token:
@@ -344,7 +348,7 @@ class EventProcessor:
         moments = [m for m in (received, _from_ms(inbound.timestamp_ms)) if m is not None]
         return min(moments) + fresh if moments else utcnow() + fresh
 
-    def _commit_apology(self, inbound: Inbound, error: str) -> list[int]:
+    def _commit_apology(self, inbound: Inbound, error: str) -> list[OutboxMessage]:
         with self.db.session() as db_session:
             if not events.record_processed(
                 db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type

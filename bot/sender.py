@@ -19,6 +19,8 @@ from storage.outbox import OutboxMessage
 log = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(seconds=60)
+# A row written already claimed (sent right after its commit) is the relay's after this long.
+FRESH_CLAIM = timedelta(seconds=20)
 RELAY_INTERVAL_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 60.0
 
@@ -47,15 +49,20 @@ class Sender:
         self._relay_task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
-    async def deliver(self, outbox_ids: list[int]) -> None:
-        """Send these rows now, in order (they belong to one turn of one user)."""
-        for outbox_id in outbox_ids:
-            await self.attempt(outbox_id)
+    async def deliver(self, rows: list[OutboxMessage]) -> None:
+        """Send rows this process claimed when it wrote them, in order (one turn of one user)."""
+        for row in rows:
+            await self.send(row)
 
     async def attempt(self, outbox_id: int) -> None:
+        """Claim a due row and send it (retries and the relay)."""
         row = await asyncio.to_thread(self._claim, outbox_id)
         if row is None:
             return  # already sent, not yet due, or another process holds it
+        await self.send(row)
+
+    async def send(self, row: OutboxMessage) -> None:
+        """One delivery attempt of a row this process holds the claim on."""
         use_reply = bool(row.reply_token and row.reply_deadline and utcnow() < row.reply_deadline)
         if use_reply:
             assert row.reply_token is not None

@@ -45,7 +45,7 @@ def _insert_ignoring_duplicates(db_session: Session, table: Any, values: dict[st
         statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported backends reach here
         statement = insert(table).values(**values)
-    result = db_session.execute(statement)
+    result = db_session.execute(statement, execution_options={"preserve_rowcount": True})  # INSERT: else -1
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -51,22 +51,28 @@ def enqueue(
     reply_token: str | None = None,
     reply_deadline: datetime | None = None,
     source_event_id: str | None = None,
+    claim_for: timedelta | None = None,
 ) -> OutboxMessage:
-    """Add one outgoing LINE request (up to five messages) to the outbox of the current transaction."""
+    """Add one outgoing LINE request (up to five messages) to the outbox of the current transaction.
+
+    With `claim_for`, the row is born claimed by the caller, who sends it right after the commit
+    (saving a transaction); if the caller dies, the lease runs out and the relay sends it.
+    """
+    now = utcnow()
     row = OutboxMessage(
         line_user_id=line_user_id,
         messages=messages,
         reply_token=reply_token,
         reply_deadline=reply_deadline,
         retry_key=str(uuid.uuid4()),
-        status=OutboxStatus.pending,
-        attempts=0,
-        next_attempt_at=utcnow(),
+        status=OutboxStatus.sending if claim_for else OutboxStatus.pending,
+        attempts=1 if claim_for else 0,
+        next_attempt_at=now,
+        lease_until=now + claim_for if claim_for else None,
         source_event_id=source_event_id,
-        created_at=utcnow(),
+        created_at=now,
     )
     db_session.add(row)
-    db_session.flush()
     return row
 
 
