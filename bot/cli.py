@@ -104,10 +104,12 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 
 
 def cmd_knowledge_check(_: argparse.Namespace) -> int:
+    from bot.nlu.geography import load_alias_file
     from knowledge.loader import load_knowledge
 
     try:
         knowledge = load_knowledge()
+        load_alias_file()
     except (ValidationError, ValueError) as exc:
         print(f"knowledge is invalid:\n{exc}", file=sys.stderr)
         return 1

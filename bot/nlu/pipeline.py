@@ -16,6 +16,7 @@ import numpy as np
 from bot.nlu.classifier import IntentModel
 from bot.nlu.danger import DangerMatcher
 from bot.nlu.entities import extract_entities
+from bot.nlu.entities import warm_up as warm_up_entities
 from bot.nlu.features import FeatureSpec, terms
 from bot.nlu.normalise import Normalised, normalise
 from bot.nlu.tokenise import Tokeniser
@@ -117,7 +118,9 @@ def _default() -> Understander:
 def warm_up() -> Understander:
     """Build the default understander now (start-up), not on the first citizen's message."""
     with _lock:
-        return _default()
+        understander = _default()
+        warm_up_entities()
+        return understander
 
 
 def understand(text: str) -> Understanding:
