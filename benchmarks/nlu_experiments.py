@@ -8,23 +8,19 @@ The held-out test file is never read here (it is the final measure: `helpdesk nl
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.nlu import pipeline as nlu  # noqa: E402
-from bot.nlu.classifier import IntentModel  # noqa: E402
-from bot.nlu.danger import DangerMatcher  # noqa: E402
-from bot.nlu.features import FeatureSpec, terms  # noqa: E402
-from bot.nlu.normalise import normalise  # noqa: E402
-from bot.nlu.tokenise import Tokeniser  # noqa: E402
-from knowledge.loader import load_knowledge  # noqa: E402
+from bot.nlu import pipeline as nlu
+from bot.nlu.classifier import IntentModel
+from bot.nlu.danger import DangerMatcher
+from bot.nlu.features import FeatureSpec, terms
+from bot.nlu.normalise import normalise
+from bot.nlu.tokenise import Tokeniser
+from knowledge.loader import load_knowledge
 
 FOLDS = 5
 
