@@ -36,7 +36,9 @@ def _serve(settings: Settings, host: str, port: int, run_workers: bool) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(Settings(), args.host, args.port, not args.no_worker)
+    settings = Settings()
+    settings.require_production_secrets()  # before anything heavy: a missing secret stops us at once
+    return _serve(settings, args.host, args.port, not args.no_worker)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

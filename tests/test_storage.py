@@ -1,0 +1,287 @@
+"""Storage on both backends (SQLite and PostgreSQL): migrations, users, consent, inbox, ledger, outbox, time."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
+
+from storage import events, migrate, outbox, users
+from storage.base import utcnow
+from storage.db import Database
+from storage.events import InboxEvent, ProcessedEvent
+from storage.models import Base
+from storage.users import ConsentRecord, ConsentState, LineUser
+from tests.support.db_checks import query
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One migrated database per backend for this module (a fresh one per test costs too much time)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('storage')}/helpdesk.db"
+        yield from _migrated(url)
+        return
+    admin = str(request.getfixturevalue("postgres_server"))
+    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield from _migrated(admin.rsplit("/", 1)[0] + f"/{name}")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrated(url: str) -> Iterator[Database]:
+    migrate.upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(migrated: Database) -> Database:
+    """The module's database, emptied for this test."""
+    with migrated.session() as db_session:
+        for table in reversed(Base.metadata.sorted_tables):
+            db_session.execute(table.delete())
+    return migrated
+
+
+# --- migrations -------------------------------------------------------------------------------------
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_migrations_bring_an_empty_database_to_head(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        assert inspect(database.engine).get_table_names() == []
+        migrate.upgrade(database_url)
+
+        head = ScriptDirectory.from_config(migrate.alembic_config(database_url)).get_current_head()
+        assert current_revision(database) == head
+        assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
+        with database.engine.connect() as conn:  # the migrations build exactly what the models describe
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        database.dispose()
+
+
+def test_upgrading_twice_is_a_no_op(db: Database) -> None:
+    with db.session() as db_session:
+        users.get_or_create(db_session=db_session, line_user_id="U-kept")
+    before = current_revision(db)
+
+    migrate.upgrade(db.url)
+
+    assert current_revision(db) == before
+    assert query(db.url, "SELECT line_user_id FROM line_users") == [{"line_user_id": "U-kept"}]
+
+
+# --- users and consent ------------------------------------------------------------------------------
+
+
+def test_get_or_create_user_is_idempotent(db: Database) -> None:
+    with db.session() as db_session:
+        first, created = users.get_or_create(db_session=db_session, line_user_id="U1")
+        assert created
+    with db.session() as db_session:
+        again, created_again = users.get_or_create(db_session=db_session, line_user_id="U1")
+        assert not created_again
+        assert again.id == first.id
+    rows = query(db.url, "SELECT line_user_id, consent_state, is_following FROM line_users")
+    assert len(rows) == 1
+    assert rows[0]["consent_state"] == "unknown"
+    assert bool(rows[0]["is_following"]) is True
+
+
+def test_consent_decisions_are_appended_not_overwritten(db: Database) -> None:
+    with db.session() as db_session:
+        user, _ = users.get_or_create(db_session=db_session, line_user_id="U-consent")
+        users.set_consent(db_session=db_session, user=user, state=ConsentState.given, notice_version="v1")
+    with db.session() as db_session:
+        user, _ = users.get_or_create(db_session=db_session, line_user_id="U-consent")
+        users.set_consent(db_session=db_session, user=user, state=ConsentState.withdrawn, notice_version="v2")
+
+    with db.session() as db_session:
+        records = db_session.scalars(select(ConsentRecord).order_by(ConsentRecord.id)).all()
+        assert [(r.state, r.notice_version) for r in records] == [
+            (ConsentState.given, "v1"),
+            (ConsentState.withdrawn, "v2"),
+        ]
+        stored_user = db_session.scalars(select(LineUser)).one()
+        assert (stored_user.consent_state, stored_user.consent_version) == (ConsentState.withdrawn, "v2")
+    assert [r["state"] for r in query(db.url, "SELECT state FROM consent_records ORDER BY id")] == [
+        "given",
+        "withdrawn",
+    ]
+
+
+# --- inbox and processed-event ledger -----------------------------------------------------------------
+
+
+def test_inbox_refuses_a_second_copy_of_an_event(db: Database) -> None:
+    with db.session() as db_session:
+        first = events.accept_into_inbox(db_session=db_session, webhook_event_id="E1", user_key="U1", payload={"n": 1})
+    with db.session() as db_session:
+        second = events.accept_into_inbox(db_session=db_session, webhook_event_id="E1", user_key="U1", payload={"n": 2})
+    assert isinstance(first, int)
+    assert second is None
+    with db.session() as db_session:
+        [row] = events.pending_inbox(db_session=db_session)
+        assert row.payload == {"n": 1}
+
+
+def test_pending_inbox_is_oldest_first_and_forgets_done_events(db: Database) -> None:
+    with db.session() as db_session:
+        for event_id in ("E1", "E2", "E3"):
+            events.accept_into_inbox(db_session=db_session, webhook_event_id=event_id, user_key="U", payload={})
+        events.mark_inbox_done(db_session=db_session, webhook_event_id="E2")
+    with db.session() as db_session:
+        assert [r.webhook_event_id for r in events.pending_inbox(db_session=db_session)] == ["E1", "E3"]
+
+
+def test_record_processed_only_once(db: Database) -> None:
+    with db.session() as db_session:
+        assert events.record_processed(db_session=db_session, webhook_event_id="E1", event_type="message")
+    with db.session() as db_session:
+        assert not events.record_processed(db_session=db_session, webhook_event_id="E1", event_type="message")
+        assert events.was_processed(db_session=db_session, webhook_event_id="E1")
+        assert not events.was_processed(db_session=db_session, webhook_event_id="E2")
+
+
+def test_purge_removes_only_old_finished_records(db: Database) -> None:
+    old = utcnow() - timedelta(days=10)
+    with db.session() as db_session:
+        db_session.add_all(
+            [
+                ProcessedEvent(webhook_event_id="old", event_type="message", processed_at=old),
+                ProcessedEvent(webhook_event_id="new", event_type="message", processed_at=utcnow()),
+                InboxEvent(webhook_event_id="old-done", user_key="U", payload={}, received_at=old, done=True),
+                InboxEvent(webhook_event_id="old-pending", user_key="U", payload={}, received_at=old, done=False),
+                InboxEvent(webhook_event_id="new-done", user_key="U", payload={}, received_at=utcnow(), done=True),
+            ]
+        )
+    with db.session() as db_session:
+        removed = events.purge_older_than(db_session=db_session, age=timedelta(days=7))
+
+    assert removed == 2
+    assert {r["webhook_event_id"] for r in query(db.url, "SELECT webhook_event_id FROM processed_events")} == {"new"}
+    assert {r["webhook_event_id"] for r in query(db.url, "SELECT webhook_event_id FROM inbox_events")} == {
+        "old-pending",  # never processed: kept, whatever its age
+        "new-done",
+    }
+
+
+# --- outbox -------------------------------------------------------------------------------------------
+
+
+def new_outbox_row(db: Database, claim_for: timedelta | None = None) -> int:
+    with db.session() as db_session:
+        row = outbox.enqueue(
+            db_session=db_session, line_user_id="U1", messages=[{"type": "text", "text": "hi"}], claim_for=claim_for
+        )
+    return row.id
+
+
+def claim(db: Database, outbox_id: int, lease: timedelta) -> outbox.OutboxMessage | None:
+    with db.session() as db_session:
+        return outbox.claim(db_session=db_session, outbox_id=outbox_id, lease=lease)
+
+
+def test_outbox_claim_is_exclusive_while_the_lease_lasts(db: Database) -> None:
+    outbox_id = new_outbox_row(db)
+
+    first = claim(db, outbox_id, timedelta(seconds=60))
+    assert first is not None
+    assert first.attempts == 1
+    assert claim(db, outbox_id, timedelta(seconds=60)) is None
+    assert query(db.url, "SELECT status FROM outbox") == [{"status": "sending"}]
+
+
+def test_outbox_row_is_claimable_again_after_its_lease_expires(db: Database) -> None:
+    outbox_id = new_outbox_row(db)
+    assert claim(db, outbox_id, timedelta(milliseconds=200)) is not None
+    assert claim(db, outbox_id, timedelta(seconds=60)) is None
+
+    time.sleep(0.3)
+
+    taken_over = claim(db, outbox_id, timedelta(seconds=60))
+    assert taken_over is not None
+    assert taken_over.attempts == 2
+    with db.session() as db_session:
+        assert outbox.due_ids(db_session=db_session) == []
+
+
+def test_row_born_claimed_is_not_claimable_until_its_lease_runs_out(db: Database) -> None:
+    outbox_id = new_outbox_row(db, claim_for=timedelta(milliseconds=200))
+    assert query(db.url, "SELECT status, attempts FROM outbox") == [{"status": "sending", "attempts": 1}]
+    assert claim(db, outbox_id, timedelta(seconds=60)) is None
+    with db.session() as db_session:
+        assert outbox.due_ids(db_session=db_session) == []
+
+    time.sleep(0.3)
+
+    with db.session() as db_session:
+        assert outbox.due_ids(db_session=db_session) == [outbox_id]
+    taken_over = claim(db, outbox_id, timedelta(seconds=60))
+    assert taken_over is not None
+    assert taken_over.attempts == 2
+
+
+def test_sent_and_not_yet_due_rows_are_not_claimed(db: Database) -> None:
+    sent_id, later_id = new_outbox_row(db), new_outbox_row(db)
+    with db.session() as db_session:
+        outbox.mark_sent(db_session=db_session, outbox_id=sent_id, via="push")
+        outbox.schedule_retry(
+            db_session=db_session, outbox_id=later_id, delay=timedelta(minutes=5), error="HTTP 500", drop_reply=False
+        )
+    with db.session() as db_session:
+        assert outbox.due_ids(db_session=db_session) == []
+    assert claim(db, sent_id, timedelta(seconds=60)) is None
+    assert claim(db, later_id, timedelta(seconds=60)) is None
+
+
+def test_outbox_retry_key_is_fixed_per_row(db: Database) -> None:
+    first, second = new_outbox_row(db), new_outbox_row(db)
+    keys = {r["id"]: r["retry_key"] for r in query(db.url, "SELECT id, retry_key FROM outbox")}
+    assert keys[first] != keys[second]
+    claim(db, first, timedelta(milliseconds=1))
+    with db.session() as db_session:
+        outbox.schedule_retry(db_session=db_session, outbox_id=first, delay=timedelta(0), error="e", drop_reply=True)
+    assert query(db.url, "SELECT retry_key FROM outbox WHERE id = :id", id=first) == [{"retry_key": keys[first]}]
+
+
+# --- time ---------------------------------------------------------------------------------------------
+
+
+def test_datetimes_come_back_timezone_aware_in_utc(db: Database) -> None:
+    bangkok = timezone(timedelta(hours=7))
+    moment = datetime(2026, 11, 22, 9, 30, tzinfo=bangkok)
+    with db.session() as db_session:
+        db_session.add(ProcessedEvent(webhook_event_id="E", event_type="message", processed_at=moment))
+    with db.session() as db_session:
+        stored = db_session.get(ProcessedEvent, "E")
+        assert stored is not None
+        assert stored.processed_at.tzinfo is not None
+        assert stored.processed_at.utcoffset() == timedelta(0)
+        assert stored.processed_at == datetime(2026, 11, 22, 2, 30, tzinfo=UTC)
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), db.session() as db_session:
+        db_session.add(ProcessedEvent(webhook_event_id="E", event_type="message", processed_at=datetime(2026, 1, 1)))
+        db_session.flush()
