@@ -141,6 +141,29 @@ def main() -> None:
         f"{sorted({texts[i] for i, d in enumerate(dangers) if d and labels[i] != 'emergency'})[:8]}\n"
     )
 
+    print("## Emergency from the classifier alone only above a confidence (lexicon always counts)")
+    for temperature in (4.0, 8.0):
+        for needed in (0.0, 0.3, 0.5, 0.7):
+            predictions = []
+            for i, row in enumerate(scores):
+                best_i = int(row.argmax())
+                sure = nlu.softmax(row, temperature)[best_i] >= needed
+                if dangers[i] or (best_i == em and sure):
+                    predictions.append("emergency")
+                else:  # an unsure classifier emergency becomes "did you mean" (out_of_scope)
+                    predictions.append(model_labels[best_i] if best_i != em else "out_of_scope")
+            report(f"T={temperature}, classifier emergency needs >= {needed}", predictions)
+            alone = [
+                "emergency"
+                if int(row.argmax()) == em and nlu.softmax(row, temperature)[em] >= needed
+                else model_labels[int(row.argmax())]
+                if int(row.argmax()) != em
+                else "out_of_scope"
+                for row in scores
+            ]
+            report(f"  (the classifier without the lexicon, same rule)", alone)
+    print()
+
     print("## Temperature and out-of-scope floor")
     for temperature in (2.0, 4.0, 8.0):
         for floor in (0.2, 0.3, 0.4):

@@ -1,0 +1,206 @@
+"""Thai understanding: normalisation, the danger lexicon, commands, and the floors on the held-out test file."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.engine import run_turn
+from bot.nlu.classifier import IntentModel
+from bot.nlu.evaluate import TEST_FILES, evaluate, load_test_set
+from bot.nlu.features import FeatureSpec, Vectoriser, char_ngrams
+from bot.nlu.normalise import clean, strip_tone_marks
+from bot.nlu.pipeline import Understander, warm_up
+from handlers.base import EventKind, Person, TextReply, Turn, Understanding
+from knowledge.loader import INTENTS, get_knowledge
+from tests.conftest import HELPDESK
+
+
+@pytest.fixture(scope="module")
+def nlu() -> Understander:
+    return warm_up()
+
+
+# --- normalisation ----------------------------------------------------------------------------------
+
+
+def test_clean_handles_unicode_digits_and_mark_order() -> None:
+    assert clean("อายุ๗๒\u200b ปี") == "อายุ72 ปี"
+    assert clean("ท\u0e48\u0e35") == "ที่"  # tone mark typed before the vowel
+    assert clean("ที่่") == "ที่"  # a doubled tone mark
+    assert strip_tone_marks("เบี้ยยังชีพ") == "เบียยังชีพ"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("มากกกกก", "มาก"), ("ครับบบบ", "ครับ"), ("ช่วยด้วยยยยย", "ช่วยด้วย"), ("55555 ตลก", "555 ตลก")],
+)
+def test_repeated_letters_collapse_and_laughter_is_one_token(nlu: Understander, typed: str, expected: str) -> None:
+    assert nlu.normalise(typed).text == expected
+
+
+def test_digit_runs_are_left_alone(nlu: Understander) -> None:
+    assert nlu.normalise("โทร 0800000000").text == "โทร 0800000000"
+
+
+def test_laughter_is_flagged(nlu: Understander) -> None:
+    assert nlu.normalise("5555 ขำ").laughter
+    assert not nlu.normalise("เบอร์ 0815555123").laughter
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("l;ylfu8iy[", "สวัสดีครับ"), ("Vy]Fs] l;ylfu8jt", "ฮัลโหล สวัสดีค่ะ")])
+def test_thai_typed_on_the_english_layout_is_repaired(nlu: Understander, typed: str, meant: str) -> None:
+    result = nlu.normalise(typed)
+    assert result.layout_repaired
+    assert result.text == meant
+
+
+@pytest.mark.parametrize("english", ["ok", "hello there", "help me please", "thank you so much", "PM-2569-000123"])
+def test_english_is_not_mistaken_for_a_wrong_layout(nlu: Understander, english: str) -> None:
+    assert not nlu.normalise(english).layout_repaired
+
+
+# --- features and the model ------------------------------------------------------------------------
+
+
+def test_char_ngrams_stay_inside_words() -> None:
+    assert char_ngrams("ab c", 2, 2) == [" a", "ab", "b ", " c", "c "]
+
+
+def test_vectoriser_gives_unit_length_tfidf() -> None:
+    spec = FeatureSpec(1, 2, words=False)
+    vectoriser = Vectoriser.fit([["x", "y"], ["x"]], spec)
+    indices, values = vectoriser.transform(["x", "y", "zz-unknown"])
+    assert len(indices) == 2
+    assert float((values**2).sum()) == pytest.approx(1.0)
+
+
+def test_model_cache_round_trips(tmp_path: Path) -> None:
+    spec = FeatureSpec(1, 2, words=False)
+    documents = [["a"], ["b"], ["a", "c"], ["b", "d"]]
+    labels = ["one", "two", "one", "two"]
+    model = IntentModel.train(documents, labels, spec)
+    model.save(tmp_path / "m.npz")
+    loaded = IntentModel.load(tmp_path / "m.npz", spec)
+    assert loaded.labels == model.labels
+    assert (loaded.scores(["a"]) == model.scores(["a"])).all()
+    assert loaded.labels[int(loaded.scores(["a", "c"]).argmax())] == "one"
+
+
+# --- understanding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ผัวเมากำลังตีหนู ช่วยด้วย",
+        "เพื่อนบอกว่าจะกระโดดตึกคืนนี้",
+        "my friend says he wants to kill himself",
+        "ลุงข้างบ้านขังเด็กไว้ในห้อง",
+        "โดนยึดพาสปอร์ต ไม่ให้กลับบ้าน",
+        "อยากตายยยย",
+        "ฉุกเฉิน",
+    ],
+)
+def test_danger_is_an_emergency(nlu: Understander, message: str) -> None:
+    assert nlu.understand(message).intent == "emergency"
+
+
+@pytest.mark.parametrize("message", ["ไปตีกอล์ฟกันไหม", "ตื่นตีห้าทุกวัน", "แม่ตบยุงทั้งคืน", "grape juice"])
+def test_harmless_lookalikes_do_not_match_the_danger_lexicon(nlu: Understander, message: str) -> None:
+    assert nlu.danger.match(nlu.normalise(message).text) is None
+
+
+def test_every_button_text_routes_to_its_intent(nlu: Understander) -> None:
+    for intent, reply in get_knowledge().intent_replies.intents.items():
+        for command in (reply.text, *reply.also):
+            assert nlu.understand(command).intent == intent, command
+            assert nlu.understand(command).confidence == 1.0
+
+
+def test_keyboard_mashing_is_not_understood(nlu: Understander) -> None:
+    result = nlu.understand("ฟหกดเ่าสว")
+    assert (result.intent, result.confidence) == ("out_of_scope", 0.0)
+
+
+def test_unsure_messages_offer_three_other_intents(nlu: Understander) -> None:
+    unsure = [u for u in nlu.understand_many(["แม่", "เอ่อ", "ขอถามหน่อย", "ได้ไหม", "เรื่องนั้นอะ"]) if u.alternatives]
+    assert unsure, "at least one vague message should come back unsure"
+    for result in unsure:
+        assert result.intent == "out_of_scope"
+        assert len(result.alternatives) == 3
+        assert "out_of_scope" not in result.alternatives
+        assert set(result.alternatives) <= set(INTENTS)
+
+
+def test_entities_come_with_the_intent(nlu: Understander) -> None:
+    result = nlu.understand("แม่อายุ๗๒ อยู่โคราช ได้เบี้ยเดือนละเท่าไหร่คะ")
+    assert result.intent == "elderly_allowance"
+    assert result.entities == {"age": 72, "province": "นครราชสีมา"}
+
+
+# --- the held-out test file ---------------------------------------------------------------------------
+
+
+def test_held_out_file_is_not_in_the_training_phrases() -> None:
+    training = {e.strip() for i in get_knowledge().intents.values() for e in i.examples}
+    pairs = load_test_set()
+    assert not [text for text, _ in pairs if text.strip() in training]
+    counts = {intent: sum(1 for _, i in pairs if i == intent) for intent in INTENTS}
+    assert min(counts.values()) >= 12, counts
+
+
+def test_floors_on_the_held_out_file(nlu: Understander) -> None:
+    report = evaluate(nlu, load_test_set(TEST_FILES))
+    assert report.accuracy >= 0.92
+    assert report.emergency_recall == 1.0
+    assert report.false_emergency_rate <= 0.01
+
+
+def test_nlu_command_reads_lines_and_writes_json(tmp_path: Path) -> None:
+    lines = "สวัสดีค่ะ\nเลขเรื่อง pm-2569-000123 ถึงไหนแล้ว\n\n"
+    done = subprocess.run([HELPDESK, "nlu"], input=lines, capture_output=True, text=True, timeout=120, check=True)
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["text"] for r in records] == ["สวัสดีค่ะ", "เลขเรื่อง pm-2569-000123 ถึงไหนแล้ว", ""]
+    assert records[0]["intent"] == "greeting"
+    assert records[1]["intent"] == "ticket_status"
+    assert records[1]["entities"] == {"ticket_id": "PM-2569-000123"}
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in records)
+
+
+# --- wired into the dialogue --------------------------------------------------------------------------
+
+
+def _turn(understanding: Understanding) -> Turn:
+    person = Person("U" + "1" * 32, "สมศรี", "given", False)
+    return Turn(person=person, kind=EventKind.text, understanding=understanding, text="...")
+
+
+@pytest.mark.parametrize("intent", INTENTS)
+def test_every_intent_gets_a_thai_answer(intent: str) -> None:
+    knowledge = get_knowledge()
+    handler_name, outcome = run_turn(_turn(Understanding(intent, 0.9)), knowledge)
+    assert outcome.replies, intent
+    first = outcome.replies[0]
+    assert isinstance(first, TextReply)
+    assert re.search("[\u0e00-\u0e7f]", first.text), "the answer is in Thai"
+    if handler_name == "routing":
+        assert first.text == knowledge.intent_replies.intents[intent].answer
+    if intent == "emergency":
+        assert all(number in first.text for number in ("1300", "191", "1669", "1323"))
+
+
+def test_unsure_gets_did_you_mean_buttons_with_emergency_first() -> None:
+    knowledge = get_knowledge()
+    understanding = Understanding("out_of_scope", 0.1, {}, ("emergency", "request_help", "complaint"))
+    _, outcome = run_turn(_turn(understanding), knowledge)
+    [reply] = outcome.replies
+    assert isinstance(reply, TextReply)
+    assert "1300" in reply.text
+    sent = [button.text for button in reply.quick_replies]
+    intents = knowledge.intent_replies.intents
+    assert sent[:3] == [intents["emergency"].text, intents["request_help"].text, intents["complaint"].text]
