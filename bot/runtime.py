@@ -65,10 +65,14 @@ class Runtime:
         )
         self._background.append(asyncio.create_task(self._watch_depth()))
         if workers:
-            # Build the language model before the first message, not during it.
-            await asyncio.to_thread(warm_up)
-            self.sender.start()
-            await self.queue.start_workers(self.processor.process, self.processor.give_up)
+            try:
+                # Build the language model before the first message, not during it.
+                await asyncio.to_thread(warm_up)
+                self.sender.start()
+                await self.queue.start_workers(self.processor.process, self.processor.give_up)
+            except BaseException:
+                await self.stop()  # close the LINE client's sessions and the database on a failed start
+                raise
             self._background.append(asyncio.create_task(self._maintain()))
 
     async def stop(self) -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.nlu.features import FeatureSpec, FloatArray, Vectoriser
+from bot.nlu.features import FeatureSpec, FloatArray, HashArray, Vectoriser
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 SVM_C = 2.0
 CLASS_WEIGHT: str | None = None  # 'balanced' measured no better (benchmarks/nlu_experiments.py)
 
@@ -40,7 +40,7 @@ class IntentModel:
         self.weights = weights  # features × intents
         self.bias = bias
 
-    def scores(self, document: list[str]) -> FloatArray:
+    def scores(self, document: HashArray) -> FloatArray:
         """One decision value per intent (higher is more likely)."""
         indices, values = self.vectoriser.transform(document)
         if len(indices) == 0:
@@ -48,19 +48,33 @@ class IntentModel:
         result: FloatArray = values @ self.weights[indices] + self.bias
         return result
 
+    def scores_many(self, documents: Sequence[HashArray]) -> FloatArray:
+        """Decision values for many messages at once (one gather and one sum per batch)."""
+        transformed = [self.vectoriser.transform(document) for document in documents]
+        lengths = np.array([len(indices) for indices, _ in transformed])
+        result = np.tile(self.bias, (len(documents), 1))
+        if lengths.sum() == 0:
+            return result
+        indices = np.concatenate([i for i, _ in transformed])
+        values = np.concatenate([v for _, v in transformed])
+        weighted = self.weights[indices] * values[:, None]
+        rows = np.repeat(np.arange(len(documents)), lengths)
+        np.add.at(result, rows, weighted)
+        return result
+
     # --- training and the on-disk cache ----------------------------------------------------------
 
     @staticmethod
-    def digest(documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> str:
+    def digest(documents: Sequence[HashArray], labels: Sequence[str], spec: FeatureSpec) -> str:
         hasher = hashlib.sha256(f"v{MODEL_VERSION}|C={SVM_C}|{json.dumps(asdict(spec))}".encode())
         for document, label in zip(documents, labels, strict=True):
             hasher.update(label.encode())
-            hasher.update("\x1f".join(document).encode())
+            hasher.update(np.ascontiguousarray(document).tobytes())
             hasher.update(b"\x1e")
         return hasher.hexdigest()[:32]
 
     @classmethod
-    def train(cls, documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
+    def train(cls, documents: Sequence[HashArray], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
         from scipy.sparse import csr_matrix
         from sklearn.svm import LinearSVC
 
@@ -71,7 +85,7 @@ class IntentModel:
             rows.extend([row] * len(indices))
             cols.extend(indices.tolist())
             vals.extend(values.tolist())
-        matrix = csr_matrix((vals, (rows, cols)), shape=(len(documents), len(vectoriser.vocabulary)))
+        matrix = csr_matrix((vals, (rows, cols)), shape=(len(documents), len(vectoriser.keys)))
         svm = LinearSVC(C=SVM_C, class_weight=CLASS_WEIGHT)
         svm.fit(matrix, list(labels))
         weights = np.ascontiguousarray(svm.coef_.T, dtype=np.float32)
@@ -79,7 +93,7 @@ class IntentModel:
         return cls([str(label) for label in svm.classes_], vectoriser, weights, bias)
 
     @classmethod
-    def load_or_train(cls, documents: Sequence[list[str]], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
+    def load_or_train(cls, documents: Sequence[HashArray], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
         path = cache_dir() / f"intent-model-{cls.digest(documents, labels, spec)}.npz"
         if path.exists():
             try:
@@ -94,12 +108,11 @@ class IntentModel:
         """Write atomically; a read-only or missing cache directory only costs the next start its time."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            vocabulary = json.dumps(self.vectoriser.vocabulary, ensure_ascii=False)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
                 np.savez(
                     handle,
                     labels=np.array(self.labels),
-                    vocabulary=np.array(vocabulary),
+                    keys=self.vectoriser.keys,
                     idf=self.vectoriser.idf,
                     weights=self.weights,
                     bias=self.bias,
@@ -111,6 +124,5 @@ class IntentModel:
     @classmethod
     def load(cls, path: Path, spec: FeatureSpec) -> IntentModel:
         with np.load(path, allow_pickle=False) as data:
-            vocabulary = json.loads(str(data["vocabulary"]))
-            vectoriser = Vectoriser(spec, vocabulary, data["idf"].astype(np.float32))
+            vectoriser = Vectoriser(spec, data["keys"].astype(np.uint64), data["idf"].astype(np.float32))
             return cls([str(x) for x in data["labels"]], vectoriser, data["weights"], data["bias"])

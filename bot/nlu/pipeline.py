@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from bot.nlu.classifier import IntentModel
 from bot.nlu.danger import DangerMatcher
 from bot.nlu.entities import extract_entities
 from bot.nlu.entities import warm_up as warm_up_entities
-from bot.nlu.features import FeatureSpec, terms
+from bot.nlu.features import FeatureSpec, HashArray, terms
 from bot.nlu.normalise import Normalised, normalise
 from bot.nlu.tokenise import Tokeniser
 from handlers.base import Understanding
@@ -37,7 +38,7 @@ DANGER_CONFIDENCE = 0.95
 EMERGENCY_MIN_CONFIDENCE = 0.5
 # Below this share of dictionary words, Thai text is keyboard mashing rather than a message.
 GIBBERISH_COVERAGE = 0.5
-THAI_RUN = re.compile("[\u0e00-\u0e7f]+")
+THAI_LETTER = re.compile("[\u0e01-\u0e2e]")
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -54,7 +55,7 @@ class Understander:
         self.tokeniser = Tokeniser(engine)
         self.danger = DangerMatcher(knowledge.danger)
         self.commands = {self.normalise(c).text: i for c, i in knowledge.intent_replies.commands().items()}
-        documents: list[list[str]] = []
+        documents: list[HashArray] = []
         labels: list[str] = []
         for intent, examples in sorted(knowledge.intents.items()):
             for example in examples.examples:
@@ -67,35 +68,49 @@ class Understander:
     def normalise(self, text: str) -> Normalised:
         return normalise(text, self.tokeniser.coverage)
 
-    def document(self, normalised: Normalised) -> list[str]:
+    def document(self, normalised: Normalised) -> HashArray:
         return terms(normalised.text, self.tokeniser.tokens(normalised.text), FEATURES)
 
     def understand(self, text: str) -> Understanding:
+        return self.understand_many([text])[0]
+
+    def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
+        """Messages understood together: the model scores the whole batch in one go."""
+        prepared = [self._prepare(text) for text in texts]
+        pending = [i for i, item in enumerate(prepared) if not isinstance(item, Understanding)]
+        results: list[Understanding | None] = [item if isinstance(item, Understanding) else None for item in prepared]
+        if pending:
+            batch = [prepared[i] for i in pending]
+            scores = self.model.scores_many([item[0] for item in batch if not isinstance(item, Understanding)])
+            for row, (i, item) in enumerate(zip(pending, batch, strict=True)):
+                assert not isinstance(item, Understanding)
+                results[i] = self.decide(scores[row], item[1], item[2])
+        return [result for result in results if result is not None]
+
+    def _prepare(self, text: str) -> Understanding | tuple[HashArray, str | None, dict[str, Any]]:
+        """Everything up to the model: a final answer when no guessing is needed, else its features."""
         normalised = self.normalise(text)
         entities = extract_entities(text)
         if not normalised.text.strip():
             return Understanding("out_of_scope", 0.0, entities)
         danger = self.danger.match(normalised.text)
-        if danger is None and self.is_gibberish(normalised.text):
+        tokens = self.tokeniser.tokens(normalised.text)
+        if danger is None and self.is_gibberish(tokens):
             return Understanding("out_of_scope", 0.0, entities)
         command = self.commands.get(normalised.text)
         if command is not None and danger is None:
             # A button's text or a known command ("เมนู"): no guessing needed.
             return Understanding(command, 1.0, entities)
-        scores = self.model.scores(self.document(normalised))
-        return self.decide(scores, danger, entities)
+        return terms(normalised.text, tokens, FEATURES), danger, entities
 
-    def is_gibberish(self, text: str) -> bool:
+    def is_gibberish(self, tokens: list[str]) -> bool:
         """Thai letters that form almost no dictionary words ("ฟหกด", "กขคงจ"): not understood, not off-topic."""
-        thai = THAI_RUN.findall(text)
+        thai = [token for token in tokens if THAI_LETTER.search(token)]
         if not thai:
             return False
-        return self.tokeniser.coverage(" ".join(thai)) < GIBBERISH_COVERAGE
+        return self.tokeniser.coverage_of(thai) < GIBBERISH_COVERAGE
 
-    def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
-        return [self.understand(text) for text in texts]
-
-    def decide(self, scores: np.ndarray, danger: str | None, entities: dict[str, object]) -> Understanding:
+    def decide(self, scores: np.ndarray, danger: str | None, entities: dict[str, Any]) -> Understanding:
         labels = self.model.labels
         confidences = softmax(scores, TEMPERATURE)
         best = int(scores.argmax())

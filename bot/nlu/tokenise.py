@@ -58,7 +58,9 @@ class Tokeniser:
 
     def coverage(self, text: str) -> float:
         """The share of the text's characters that fall inside dictionary words (0..1)."""
-        tokens = self.tokens(text)
+        return self.coverage_of(self.tokens(text))
+
+    def coverage_of(self, tokens: list[str]) -> float:
         total = sum(len(token) for token in tokens)
         if total == 0:
             return 0.0

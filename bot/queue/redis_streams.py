@@ -159,17 +159,16 @@ class RedisStreamQueue:
     # --- consumer side (workers) ------------------------------------------------------------------
 
     async def start_workers(self, process: Process, give_up: GiveUp) -> None:
-        await self._ensure_groups()
-        await self._heartbeat()
+        """Start working; Redis may still be unreachable (the loops retry, /readyz says so meanwhile)."""
         self._loops = [
             asyncio.create_task(self._keep_leases()),
             asyncio.create_task(self._balance(process, give_up)),
         ]
 
-    async def _ensure_groups(self) -> None:
-        for partition in range(self.partitions):
-            with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
-                await self.redis.xgroup_create(stream_key(partition), GROUP, id="0", mkstream=True)
+    async def _ensure_group(self, stream: str) -> None:
+        """The consumer group exists (again, after Redis lost its data) before the stream is read."""
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+            await self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
 
     async def _heartbeat(self) -> None:
         await self.redis.set(f"{PREFIX}:worker:{self.consumer}", "1", ex=HEARTBEAT_SECONDS)
@@ -253,7 +252,17 @@ class RedisStreamQueue:
                 return
 
     async def _consume(self, partition: int, held: _Held, process: Process, give_up: GiveUp) -> None:
-        stream = stream_key(partition)
+        try:
+            await self._consume_stream(stream_key(partition), held, process, give_up)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The balance loop gives the partition back and takes it up again; say why it stopped.
+            log.exception("queue consumer stopped", extra={"partition": partition})
+            raise
+
+    async def _consume_stream(self, stream: str, held: _Held, process: Process, give_up: GiveUp) -> None:
+        await self._ensure_group(stream)
         await self._claim_abandoned(stream)
         backlog = True  # first our pending entries (in stream order), then new ones
         while not held.leave.is_set():
