@@ -73,8 +73,14 @@ def main() -> None:
     line("start-up, cold cache (s)", [f"{cold['startup_s']:.2f}" for _, cold, _ in rows])
     line("start-up, warm cache (s)", [f"{statistics.median(w['startup_s'] for w in warm):.2f}" for _, _, warm in rows])
     line("batch (messages/s)", [f"{statistics.median(w['batch_per_s'] for w in warm):,.0f}" for _, _, warm in rows])
-    line("one at a time (messages/s)", [f"{statistics.median(w['single_per_s'] for w in warm):,.0f}" for _, _, warm in rows])
-    line("tokenise only (messages/s)", [f"{statistics.median(w['tokenise_per_s'] for w in warm):,.0f}" for _, _, warm in rows])
+    line(
+        "one at a time (messages/s)",
+        [f"{statistics.median(w['single_per_s'] for w in warm):,.0f}" for _, _, warm in rows],
+    )
+    line(
+        "tokenise only (messages/s)",
+        [f"{statistics.median(w['tokenise_per_s'] for w in warm):,.0f}" for _, _, warm in rows],
+    )
     line("max resident (MB), warm", [f"{max(w['max_rss_mb'] for w in warm):.0f}" for _, _, warm in rows])
     line("max resident (MB), cold", [f"{cold['max_rss_mb']:.0f}" for _, cold, _ in rows])
     line("held-out accuracy", [f"{cold['accuracy']:.3f}" for _, cold, _ in rows])

@@ -161,7 +161,7 @@ def main() -> None:
                 else "out_of_scope"
                 for row in scores
             ]
-            report(f"  (the classifier without the lexicon, same rule)", alone)
+            report("  (the classifier without the lexicon, same rule)", alone)
     print()
 
     print("## Temperature and out-of-scope floor")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from bot.engine import run_turn
 from bot.nlu.classifier import IntentModel
 from bot.nlu.evaluate import TEST_FILES, evaluate, load_test_set
-from bot.nlu.features import FeatureSpec, Vectoriser, char_ngrams
+from bot.nlu.features import FeatureSpec, Vectoriser, char_ngram_hashes, terms, word_hash
 from bot.nlu.normalise import clean, strip_tone_marks
 from bot.nlu.pipeline import Understander, warm_up
 from handlers.base import EventKind, Person, TextReply, Turn, Understanding
@@ -68,27 +69,42 @@ def test_english_is_not_mistaken_for_a_wrong_layout(nlu: Understander, english: 
 
 
 def test_char_ngrams_stay_inside_words() -> None:
-    assert char_ngrams("ab c", 2, 2) == [" a", "ab", "b ", " c", "c "]
+    # " ab " and " c " give 1- and 2-grams: 4 + 3 unigrams, 3 + 2 bigrams; none across the words.
+    assert len(char_ngram_hashes("ab c", 1, 2)) == 12
+    assert len(char_ngram_hashes("ab c", 2, 2)) == 5
+    same = char_ngram_hashes("ab", 2, 2)
+    assert set(same.tolist()) <= set(char_ngram_hashes("ab c", 2, 2).tolist())
+    # the same characters in another order are other features
+    assert set(char_ngram_hashes("ba", 2, 2).tolist()).isdisjoint({int(h) for h in same[1:2]})
+
+
+def test_feature_hashes_are_stable_across_processes() -> None:
+    code = "from bot.nlu.features import word_hash; print(word_hash('เบี้ย'))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(other.stdout) == word_hash("เบี้ย")
 
 
 def test_vectoriser_gives_unit_length_tfidf() -> None:
-    spec = FeatureSpec(1, 2, words=False)
-    vectoriser = Vectoriser.fit([["x", "y"], ["x"]], spec)
-    indices, values = vectoriser.transform(["x", "y", "zz-unknown"])
-    assert len(indices) == 2
+    spec = FeatureSpec(1, 2, words=True)
+    documents = [terms("ab", ["ab"], spec), terms("ac", ["ac"], spec)]
+    vectoriser = Vectoriser.fit(documents, spec)
+    indices, values = vectoriser.transform(terms("ab zz", ["ab", "zz"], spec))
+    assert 0 < len(indices) < len(terms("ab zz", ["ab", "zz"], spec))  # unknown features are dropped
     assert float((values**2).sum()) == pytest.approx(1.0)
 
 
 def test_model_cache_round_trips(tmp_path: Path) -> None:
     spec = FeatureSpec(1, 2, words=False)
-    documents = [["a"], ["b"], ["a", "c"], ["b", "d"]]
-    labels = ["one", "two", "one", "two"]
+    documents = [terms(text, [], spec) for text in ("aa", "bb", "aa cc", "bb dd", "ee", "ee ff")]
+    labels = ["one", "two", "one", "two", "three", "three"]
     model = IntentModel.train(documents, labels, spec)
     model.save(tmp_path / "m.npz")
     loaded = IntentModel.load(tmp_path / "m.npz", spec)
     assert loaded.labels == model.labels
-    assert (loaded.scores(["a"]) == model.scores(["a"])).all()
-    assert loaded.labels[int(loaded.scores(["a", "c"]).argmax())] == "one"
+    probe = terms("aa", [], spec)
+    assert (loaded.scores(probe) == model.scores(probe)).all()
+    assert loaded.labels[int(loaded.scores(terms("aa cc", [], spec)).argmax())] == "one"
+    assert (model.scores_many([probe, probe])[1] == model.scores(probe)).all()
 
 
 # --- understanding ----------------------------------------------------------------------------------
