@@ -9,6 +9,9 @@ COPY knowledge ./knowledge
 COPY storage ./storage
 COPY console ./console
 RUN pip install . && useradd --create-home --uid 10001 helpdesk
+# Validate the content and train the intent model into the image, so no container trains at start-up.
+ENV HELPDESK_CACHE_DIR=/app/model-cache
+RUN helpdesk knowledge check && chown -R helpdesk /app/model-cache
 USER helpdesk
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -115,6 +115,9 @@ def cmd_knowledge_check(_: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as exc:
         print(f"knowledge is invalid:\n{exc}", file=sys.stderr)
         return 1
+    from bot.nlu import warm_up
+
+    warm_up()  # the intent model trains (and is cached) from these phrases, or this fails
     examples = sum(len(i.examples) for i in knowledge.intents.values())
     print(
         f"knowledge ok: {len(knowledge.intents)} intents with {examples} example phrases, "

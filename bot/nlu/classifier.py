@@ -6,10 +6,13 @@ disk under a digest of the examples and the settings, and later starts skip scik
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -94,15 +97,19 @@ class IntentModel:
 
     @classmethod
     def load_or_train(cls, documents: Sequence[HashArray], labels: Sequence[str], spec: FeatureSpec) -> IntentModel:
+        """The cached model for exactly these examples, trained first when there is none.
+
+        Training runs in a child process, so scikit-learn (~100 MB) never stays in a serving process.
+        """
         path = cache_dir() / f"intent-model-{cls.digest(documents, labels, spec)}.npz"
+        if not path.exists():
+            train_in_child(documents, labels, spec, path)
         if path.exists():
             try:
                 return cls.load(path, spec)
             except (OSError, ValueError, KeyError):
-                log.warning("intent model cache unreadable; retraining", extra={"path": str(path)})
-        model = cls.train(documents, labels, spec)
-        model.save(path)
-        return model
+                log.warning("intent model cache unreadable; training here", extra={"path": str(path)})
+        return cls.train(documents, labels, spec)  # no writable cache: train in this process
 
     def save(self, path: Path) -> None:
         """Write atomically; a read-only or missing cache directory only costs the next start its time."""
@@ -126,3 +133,44 @@ class IntentModel:
         with np.load(path, allow_pickle=False) as data:
             vectoriser = Vectoriser(spec, data["keys"].astype(np.uint64), data["idf"].astype(np.float32))
             return cls([str(x) for x in data["labels"]], vectoriser, data["weights"], data["bias"])
+
+
+def train_in_child(documents: Sequence[HashArray], labels: Sequence[str], spec: FeatureSpec, path: Path) -> None:
+    """Train in a fresh interpreter that writes the model to `path`; failures leave `path` absent."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".in.npz", delete=False) as handle:
+            np.savez(
+                handle,
+                hashes=np.concatenate(documents) if documents else np.empty(0, dtype=np.uint64),
+                lengths=np.array([len(d) for d in documents]),
+                labels=np.array(labels),
+                spec=np.array([spec.char_low, spec.char_high, int(spec.words)]),
+            )
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.nlu.classifier", handle.name, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            log.warning("training in a child process failed", extra={"stderr": done.stderr[-2000:]})
+    except (OSError, subprocess.SubprocessError):
+        log.info("could not train in a child process", exc_info=True)
+    finally:
+        with contextlib.suppress(NameError, OSError):
+            Path(handle.name).unlink()
+
+
+def _train_from_file(source: Path, target: Path) -> None:
+    with np.load(source, allow_pickle=False) as data:
+        low, high, words = (int(x) for x in data["spec"])
+        spec = FeatureSpec(low, high, bool(words))
+        documents = np.split(data["hashes"], np.cumsum(data["lengths"])[:-1])
+        labels = [str(label) for label in data["labels"]]
+    IntentModel.train(documents, labels, spec).save(target)
+
+
+if __name__ == "__main__":
+    _train_from_file(Path(sys.argv[1]), Path(sys.argv[2]))
