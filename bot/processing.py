@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +56,7 @@ MESSAGE_KINDS = {
     "sticker": EventKind.sticker,
 }
 PROFILE_MAX_AGE = timedelta(days=7)
+PROFILES_REMEMBERED = 50_000
 LOADING_AFTER_SECONDS = 0.4  # turns quicker than this never show the animation
 
 
@@ -84,11 +87,18 @@ class EventProcessor:
         self.knowledge = knowledge
         self.settings = settings
         self.deliver = deliver
+        # Users whose LINE profile is recent (an LRU): their events skip the pre-read entirely.
+        self._profiles_fetched: OrderedDict[str, datetime] = OrderedDict()
+        self._profiles_lock = threading.Lock()
 
     async def process(self, raw: dict[str, Any]) -> None:
         started = time.perf_counter()
         inbound = parse(raw)
-        already_processed, needs_profile = await asyncio.to_thread(self._precheck, inbound)
+        if self._profile_known_fresh(inbound):
+            # The common case, a returning user: skip the read. A duplicate still stops at the ledger.
+            already_processed, needs_profile = False, False
+        else:
+            already_processed, needs_profile = await asyncio.to_thread(self._precheck, inbound)
         if already_processed:
             metrics.EVENTS.labels(type=inbound.type, result="duplicate").inc()
             return
@@ -130,6 +140,22 @@ class EventProcessor:
         await self._deliver_safely(rows)
 
     # --- before the transaction -----------------------------------------------------------------
+
+    def _profile_known_fresh(self, inbound: Inbound) -> bool:
+        if inbound.type not in ("message", "postback") or inbound.source_type != "user" or not inbound.user_id:
+            return False
+        with self._profiles_lock:
+            fetched = self._profiles_fetched.get(inbound.user_id)
+        return fetched is not None and utcnow() - fetched <= PROFILE_MAX_AGE
+
+    def _remember_profile(self, line_user_id: str, fetched: datetime | None) -> None:
+        if fetched is None:
+            return
+        with self._profiles_lock:
+            self._profiles_fetched[line_user_id] = fetched
+            self._profiles_fetched.move_to_end(line_user_id)
+            while len(self._profiles_fetched) > PROFILES_REMEMBERED:
+                self._profiles_fetched.popitem(last=False)
 
     def _precheck(self, inbound: Inbound) -> tuple[bool, bool]:
         """One read before any I/O: was the event processed already, and is the profile worth fetching?"""
@@ -215,6 +241,7 @@ class EventProcessor:
             users.record_profile(
                 db_session=db_session, user=user, display_name=prefetched.display_name, language=prefetched.language
             )
+        self._remember_profile(user.line_user_id, user.profile_fetched_at)
         if inbound.type == "unfollow":
             users.mark_unfollowed(db_session=db_session, user=user)
             return [], "unfollowed"

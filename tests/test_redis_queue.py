@@ -152,26 +152,15 @@ def users_in_distinct_partitions(prefix: str, count: int = PARTITIONS, partition
 
 
 @contextlib.contextmanager
-def every_turn_slow(database_url: str, fake: FakeLine, seconds: float) -> Iterator[None]:
-    """Make every turn take about `seconds`: the processor fetches a profile it does not have (or has
-    forgotten) before the turn, so we make the fake LINE slow to answer and keep forgetting the profiles.
-    Work then piles up in the partitions, which is when handing one over to another worker is delicate."""
-    stop = threading.Event()
-
-    def forget() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            while not stop.wait(0.02):
-                conn.execute("UPDATE line_users SET profile_fetched_at = NULL WHERE profile_fetched_at IS NOT NULL")
-
-    fake.profile_delay = seconds
-    forgetter = threading.Thread(target=forget, daemon=True)
-    forgetter.start()
+def every_turn_slow(fake: FakeLine, seconds: float) -> Iterator[None]:
+    """Make every turn take about `seconds`: a worker awaits LINE's answer to the reply before it takes
+    the user's next event, so a slow fake LINE makes work pile up in the partitions, which is when
+    handing one over to another worker is delicate."""
+    fake.reply_delay = seconds
     try:
         yield
     finally:
-        stop.set()
-        forgetter.join(10)
-        fake.profile_delay = 0
+        fake.reply_delay = 0
 
 
 def processing_order(database_url: str) -> dict[str, list[int]]:
@@ -298,7 +287,7 @@ def test_each_users_messages_are_processed_in_order_across_two_workers(
             assert post_webhook(ingest.url, [message]).status_code == 200
             sent[uid].append(message)
 
-    with every_turn_slow(postgres_url, fake_line, 0.3):
+    with every_turn_slow(fake_line, 0.3):
         with ThreadPoolExecutor(max_workers=len(users)) as pool:
             list(pool.map(converse, users))
         all_events = [message for messages in sent.values() for message in messages]
@@ -354,7 +343,7 @@ def test_order_holds_while_a_worker_joins_with_the_default_32_partitions(
         finally:
             client.close()
 
-    with every_turn_slow(postgres_url, fake_line, 0.2), ThreadPoolExecutor(max_workers=len(users)) as pool:
+    with every_turn_slow(fake_line, 0.2), ThreadPoolExecutor(max_workers=len(users)) as pool:
         talking = [pool.submit(converse, uid) for uid in users]
         try:
             worker_b = helpdesk(["worker"], env)

@@ -47,6 +47,7 @@ class FakeLine:
     push_statuses: deque[int] = field(default_factory=deque)  # scripted answers for the next pushes
     reply_statuses: deque[int] = field(default_factory=deque)
     profile_delay: float = 0.0
+    reply_delay: float = 0.0  # seconds before answering a reply call (the sender awaits it in the turn)
     contents: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -119,6 +120,8 @@ def _handler(fake: FakeLine) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 return self._send(400, b'{"message":"bad json"}')
             self._record(body)
+            if self.path == "/v2/bot/message/reply" and fake.reply_delay:
+                time.sleep(fake.reply_delay)
             with fake.lock:
                 if self.path == "/v2/bot/message/reply":
                     if fake.reply_statuses:
