@@ -137,9 +137,14 @@ def post_webhook(base_url: str, events: list[dict[str, Any]], *, secret: str = S
 
 def make_settings(database_url: str, fake: FakeLine, redis: str | None = None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "line_channel_secret": SECRET, "line_channel_access_token": TOKEN, "line_api_base_url": fake.url,
-        "line_data_api_base_url": fake.url, "database_url": database_url, "redis_url": redis,
-        "secret_key": "test-secret-key", "queue_partitions": 8,
+        "line_channel_secret": SECRET,
+        "line_channel_access_token": TOKEN,
+        "line_api_base_url": fake.url,
+        "line_data_api_base_url": fake.url,
+        "database_url": database_url,
+        "redis_url": redis,
+        "secret_key": "test-secret-key",
+        "queue_partitions": 8,
     }
     values.update(overrides)
     return Settings(**values)
@@ -226,8 +231,13 @@ class HelpdeskProcess:
 def helpdesk_env(database_url: str, fake: FakeLine, redis: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, LINE_API_BASE_URL=fake.url,
-        LINE_DATA_API_BASE_URL=fake.url, DATABASE_URL=database_url, SECRET_KEY="test-secret-key", QUEUE_PARTITIONS="8",
+        LINE_CHANNEL_SECRET=SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+        LINE_API_BASE_URL=fake.url,
+        LINE_DATA_API_BASE_URL=fake.url,
+        DATABASE_URL=database_url,
+        SECRET_KEY="test-secret-key",
+        QUEUE_PARTITIONS="8",
     )
     env.pop("REDIS_URL", None)
     if redis:
@@ -249,3 +259,20 @@ def spawn(tmp_path: Path) -> Iterator[Any]:
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def helpdesk(spawn: Any) -> Iterator[Any]:
+    """`spawn`, but whatever is still running at the end (also after a failure) is SIGKILLed, not stopped
+    gracefully: quicker, and nothing here depends on a clean shutdown."""
+    started: list[HelpdeskProcess] = []
+
+    def start(args: list[str], env: dict[str, str]) -> HelpdeskProcess:
+        process: HelpdeskProcess = spawn(args, env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.kill()

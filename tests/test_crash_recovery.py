@@ -9,36 +9,21 @@ from __future__ import annotations
 import asyncio
 import copy
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 import redis
 from sqlalchemy import create_engine, text
 
 from bot.queue.base import partition_of
 from bot.runtime import Runtime
 from storage.db import normalise_url
-from tests.conftest import HelpdeskProcess, helpdesk_env, make_settings, post_webhook, text_event, user_id
+from tests.conftest import helpdesk_env, make_settings, post_webhook, text_event, user_id
 from tests.support.fake_line import FakeLine
+from tests.support.processes import eventually, processed_lines, pushes_to, reply_calls
 
 PARTITIONS = 8  # QUEUE_PARTITIONS in helpdesk_env and make_settings
-REPLY_PATH = "/v2/bot/message/reply"
 PROFILE_PATH = "/v2/bot/profile/"
 SLOW_PROFILE_SECONDS = 5.0
-
-
-def eventually(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
-    """Poll until `predicate()` is truthy and return its value; fail naming `what` at the deadline."""
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def count(database_url: str, sql: str, **params: Any) -> int:
@@ -66,18 +51,6 @@ def effects(database_url: str, event_id: str) -> dict[str, int]:
     }
 
 
-def reply_calls(fake: FakeLine, token: str) -> int:
-    return sum(1 for call in fake.calls_to(REPLY_PATH) if call.body.get("replyToken") == token)
-
-
-def pushes_to(fake: FakeLine, uid: str) -> int:
-    return sum(1 for call in fake.calls_to("/v2/bot/message/push") if call.body.get("to") == uid)
-
-
-def processed_lines(process: Any) -> int:
-    return int(process.log_path.read_text(encoding="utf-8", errors="replace").count('"msg": "event processed"'))
-
-
 def sqlite_rows(sqlite_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=10)
     try:
@@ -92,23 +65,6 @@ def partition_owner(redis_url: str, partition: int) -> str | None:
         return client.get(f"helpdesk:lease:{partition}")
     finally:
         client.close()
-
-
-@pytest.fixture
-def helpdesk(spawn: Any) -> Iterator[Callable[[list[str], dict[str, str]], HelpdeskProcess]]:
-    """`spawn`, but whatever is still running at the end (also after a failure) is SIGKILLed, not stopped
-    gracefully: quicker, and nothing here depends on a clean shutdown."""
-    started: list[HelpdeskProcess] = []
-
-    def start(args: list[str], env: dict[str, str]) -> HelpdeskProcess:
-        process: HelpdeskProcess = spawn(args, env)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.proc.poll() is None:
-            process.kill()
 
 
 # --- Redis mode: a worker dies holding an event ---------------------------------------------------

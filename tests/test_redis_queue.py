@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,25 +34,13 @@ from tests.conftest import (
     user_id,
 )
 from tests.support.fake_line import FakeLine
+from tests.support.processes import eventually, processed_lines, pushes_to, reply_calls
 
 PARTITIONS = 8  # QUEUE_PARTITIONS in helpdesk_env and make_settings
-REPLY_PATH = "/v2/bot/message/reply"
 PROFILE_PATH = "/v2/bot/profile/"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def eventually(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy and return its value; fail naming `what` at the deadline."""
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def query(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -62,15 +50,6 @@ def query(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tup
 
 def scalar(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return query(database_url, sql, params)[0][0]
-
-
-def reply_calls(fake: FakeLine, token: str) -> int:
-    """How many reply requests carried this reply token (accepted or not)."""
-    return sum(1 for call in fake.calls_to(REPLY_PATH) if call.body.get("replyToken") == token)
-
-
-def pushes_to(fake: FakeLine, uid: str) -> int:
-    return sum(1 for call in fake.calls_to("/v2/bot/message/push") if call.body.get("to") == uid)
 
 
 def events_counted(processes: list[HelpdeskProcess], result: str) -> float:
@@ -108,11 +87,6 @@ def leases_by_pid(url: str, partitions: int = PARTITIONS) -> dict[int, int]:
         return dict(held)
     finally:
         client.close()
-
-
-def processed_lines(process: HelpdeskProcess) -> int:
-    """How many events this process logged as processed (JSON log lines)."""
-    return process.log_path.read_text(encoding="utf-8", errors="replace").count('"msg": "event processed"')
 
 
 def inbound_count(database_url: str, event_id: str) -> int:
@@ -176,23 +150,6 @@ def processing_order(database_url: str) -> dict[str, list[int]]:
 
 def processed_events(database_url: str) -> int:
     return int(scalar(database_url, "SELECT count(*) FROM processed_events"))
-
-
-@pytest.fixture
-def helpdesk(spawn: Any) -> Iterator[Callable[[list[str], dict[str, str]], HelpdeskProcess]]:
-    """`spawn`, but whatever is still running at the end (also after a failure) is SIGKILLed, not stopped
-    gracefully: quicker, and nothing here depends on a clean shutdown."""
-    started: list[HelpdeskProcess] = []
-
-    def start(args: list[str], env: dict[str, str]) -> HelpdeskProcess:
-        process: HelpdeskProcess = spawn(args, env)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.proc.poll() is None:
-            process.kill()
 
 
 # --- deduplication across web processes ---------------------------------------------------------
