@@ -122,7 +122,8 @@ def cmd_knowledge_check(_: argparse.Namespace) -> int:
     print(
         f"knowledge ok: {len(knowledge.intents)} intents with {examples} example phrases, "
         f"{sum(len(p) for p in knowledge.danger.categories.values())} danger phrases, "
-        f"{len(knowledge.hotlines.hotlines)} hotlines, {len(knowledge.replies.main_menu)} menu items"
+        f"{len(knowledge.hotlines.hotlines)} hotlines, {len(knowledge.replies.main_menu)} menu items, "
+        f"{len(knowledge.programmes)} programmes"
     )
     return 0
 

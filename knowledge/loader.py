@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from knowledge.programmes import Programme, load_programmes
+
 KNOWLEDGE_DIR = Path(__file__).parent
 LINE_TEXT_LIMIT = 5000
 LINE_QUICK_REPLY_LIMIT = 13
@@ -219,12 +221,16 @@ class Knowledge(BaseModel):
     intent_replies: IntentReplies
     intents: dict[str, IntentExamples]
     danger: DangerLexicon
+    programmes: dict[str, Programme]
 
     @model_validator(mode="after")
     def _every_intent_has_examples(self) -> Knowledge:
         missing = set(INTENTS) - set(self.intents)
         if missing:
             raise ValueError(f"no example phrases for intents {sorted(missing)}")
+        for programme in self.programmes.values():
+            if programme.intent not in INTENTS:
+                raise ValueError(f"programme {programme.id!r} names unknown intent {programme.intent!r}")
         commands = self.intent_replies.commands()
         consent = {b.text.lower() for b in self.replies.consent_buttons}
         for button in self.replies.main_menu:
@@ -256,6 +262,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         intent_replies=IntentReplies.model_validate(_read_yaml(directory / "replies" / "intents.yaml")),
         intents=load_intents(directory),
         danger=DangerLexicon.model_validate(_read_yaml(directory / "nlu" / "danger.yaml")),
+        programmes=load_programmes(directory / "programmes"),
     )
 
 

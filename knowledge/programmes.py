@@ -1,0 +1,159 @@
+"""The welfare programme catalogue (knowledge/programmes/*.yaml): typed, validated at start-up.
+
+Every figure carries its source; a figure marked ❓ in ../shared/FACTS.md is never told as fact, so the
+schema has no place for one: such facts go to `warnings` as "ask the office" text, or are left out.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+
+class Confidence(enum.StrEnum):
+    verified = "verified"  # ✅ in FACTS.md
+    single_source = "single_source"  # ⚠️ in FACTS.md: tell it, and say it may change / ask the office
+
+
+class Unit(enum.StrEnum):
+    baht_per_month = "baht_per_month"
+    baht_per_time = "baht_per_time"
+    baht_once = "baht_once"
+    baht_loan_max = "baht_loan_max"
+    baht_per_house = "baht_per_house"
+    service = "service"  # a card, a place, a visit: no money amount
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    url: HttpUrl | None = None
+    date: date  # when the source said it (its as-of date)
+    confidence: Confidence
+    facts_section: str = Field(pattern=r"^§\d+[a-z]?$")  # where FACTS.md lists it, e.g. "§1" or "§5b"
+
+
+class Tier(BaseModel):
+    """One benefit amount and who gets it (an age band, or a condition in words)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: int | None = Field(default=None, ge=0)
+    unit: Unit
+    age_min: int | None = Field(default=None, ge=0, le=120)
+    age_max: int | None = Field(default=None, ge=0, le=120)
+    condition: str | None = None  # Thai, e.g. "ถือบัตรสวัสดิการแห่งรัฐด้วย"
+    label: str  # Thai, shown to the citizen: "อายุ 70–79 ปี"
+    source: int = 0  # index into the programme's sources
+
+    def fits_age(self, age: int) -> bool:
+        return (self.age_min is None or age >= self.age_min) and (self.age_max is None or age <= self.age_max)
+
+
+class Eligibility(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    age_min: int | None = Field(default=None, ge=0, le=120)
+    age_max: int | None = Field(default=None, ge=0, le=120)
+    thai_nationality: bool | None = None  # None: not a condition, or sources conflict (say so in warnings)
+    needs_disability_card: bool = False
+    needs_welfare_card: bool = False
+    income_max_baht_per_year: int | None = Field(default=None, ge=0)  # per person (household average when said)
+    other: list[str] = []  # Thai, conditions a person must judge themselves
+
+
+class HowToApply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    where: list[str] = Field(min_length=1)  # Thai
+    bangkok: str | None = None  # Thai: where in Bangkok, when different
+    documents: list[str] = []  # Thai
+    online: str | None = None  # Thai with the service's name/address, e.g. "แอป 'เงินเด็ก'"
+    when: str | None = None  # Thai: registration period or deadline
+
+
+class Programme(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]+$")
+    intent: str  # the NLU intent that asks about it
+    name: str  # official Thai name
+    name_en: str
+    aliases: list[str] = Field(min_length=1)  # what people call it
+    owner: str  # the agency responsible (Thai)
+    ministry: str  # e.g. "กระทรวงการพัฒนาสังคมและความมั่นคงของมนุษย์", "กระทรวงการคลัง"
+    paid_or_run_by: str | None = None  # who pays or runs it when not the owner (Thai)
+    summary: str = Field(max_length=300)  # one or two Thai sentences
+    eligibility: Eligibility
+    tiers: list[Tier] = []
+    frequency: str | None = None  # Thai: "ทุกเดือน", "ครั้งละ … ปีละไม่เกิน 3 ครั้ง"
+    pay_day: str | None = None  # Thai
+    apply: HowToApply
+    warnings: list[str] = []  # Thai: unconfirmed points, rumours, conflicts → "ask the office"
+    sources: list[Source] = Field(min_length=1)
+    as_of: date  # the newest source date behind the figures
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Programme:
+        for tier in self.tiers:
+            if tier.source >= len(self.sources):
+                raise ValueError(f"{self.id}: tier {tier.label!r} cites source #{tier.source}, which does not exist")
+            if (tier.amount is None) != (tier.unit is Unit.service):
+                raise ValueError(f"{self.id}: tier {tier.label!r} needs an amount unless its unit is 'service'")
+        if self.as_of < max(s.date for s in self.sources):
+            raise ValueError(f"{self.id}: as_of is older than its newest source")
+        for text in (self.summary, *self.warnings):
+            if "❓" in text:
+                raise ValueError(f"{self.id}: an unverified (❓) fact cannot be told to citizens")
+        return self
+
+    def tier_for_age(self, age: int) -> Tier | None:
+        """The one tier whose age band holds `age` (tiers with a condition in words are not chosen here)."""
+        fitting = [t for t in self.tiers if t.condition is None and t.fits_age(age) and t.amount is not None]
+        return fitting[0] if len(fitting) == 1 else None
+
+
+PROGRAMMES_DIR = Path(__file__).parent / "programmes"
+PROGRAMME_IDS = (
+    "elderly_allowance",
+    "disability_allowance",
+    "disability_card",
+    "child_support_grant",
+    "welfare_card",
+    "low_income_family_grant",
+    "elderly_hardship_grant",
+    "elderly_funeral_grant",
+    "elderly_fund_loan",
+    "disability_fund_loan",
+    "elderly_home_adaptation",
+    "disability_home_adaptation",
+    "community_housing",
+    "destitute_shelter",
+    "elderly_foster_family",
+)
+
+
+def load_programmes(directory: Path = PROGRAMMES_DIR) -> dict[str, Programme]:
+    """Every programme file, validated; the file name is the programme's id."""
+    programmes: dict[str, Programme] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        with path.open(encoding="utf-8") as handle:
+            data: Any = yaml.safe_load(handle)
+        programme = Programme.model_validate(data)
+        if programme.id != path.stem:
+            raise ValueError(f"{path.name} holds programme {programme.id!r}: the file name must match")
+        programmes[programme.id] = programme
+    missing = set(PROGRAMME_IDS) - set(programmes)
+    if missing:
+        raise ValueError(f"programmes missing from the catalogue: {sorted(missing)}")
+    return programmes
+
+
+THAI = re.compile("[\u0e00-\u0e7f]")
