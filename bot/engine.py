@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import data_rights, emergency, fallback, media, menu, routing, small_talk, welcome
+from handlers import data_rights, emergency, fallback, media, menu, programmes, routing, small_talk, welcome
 from handlers.base import EventKind, Outcome, TextReply, Turn
 from knowledge.loader import Knowledge
 
@@ -26,6 +26,21 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "emergency": emergency,
     "out_of_scope": fallback,
 }
+# Intents answered from the programme catalogue (knowledge/programmes).
+PROGRAMME_INTENTS = {
+    "elderly_allowance",
+    "disability_allowance",
+    "disability_card",
+    "child_support_grant",
+    "welfare_card",
+    "emergency_cash",
+    "funeral_assistance",
+    "elderly_fund_loan",
+    "disability_fund_loan",
+    "home_adaptation",
+    "housing",
+    "homeless_shelter",
+}
 
 # Multi-turn flows register here by the name they store in the conversation state.
 FLOW_HANDLERS: dict[str, ModuleType] = {}
@@ -43,6 +58,8 @@ def choose_handler(turn: Turn) -> ModuleType:
         return data_rights
     if turn.flow in FLOW_HANDLERS:
         return FLOW_HANDLERS[turn.flow]
+    if turn.understanding.intent in PROGRAMME_INTENTS:
+        return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)
 
 

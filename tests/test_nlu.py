@@ -203,12 +203,14 @@ def test_every_intent_gets_a_thai_answer(intent: str) -> None:
     handler_name, outcome = run_turn(_turn(Understanding(intent, 0.9)), knowledge)
     assert outcome.replies, intent
     first = outcome.replies[0]
-    assert isinstance(first, TextReply)
-    assert re.search("[\u0e00-\u0e7f]", first.text), "the answer is in Thai"
+    shown = first.text if isinstance(first, TextReply) else "\n".join((first.title, *first.lines))
+    assert re.search("[\u0e00-\u0e7f]", shown), "the answer is in Thai"
     if handler_name == "routing":
-        assert first.text == knowledge.intent_replies.intents[intent].answer
+        assert shown == knowledge.intent_replies.intents[intent].answer
+    if handler_name == "programmes":
+        assert "ที่มา:" in shown, "a programme answer names its source"
     if intent == "emergency":
-        assert all(number in first.text for number in ("1300", "191", "1669", "1323"))
+        assert all(number in shown for number in ("1300", "191", "1669", "1323"))
 
 
 def test_unsure_gets_did_you_mean_buttons_with_emergency_first() -> None:
