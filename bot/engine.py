@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from handlers import data_rights, emergency, fallback, media, menu, programmes, routing, small_talk, welcome
+from handlers import (
+    data_rights,
+    eligibility,
+    emergency,
+    fallback,
+    media,
+    menu,
+    programmes,
+    routing,
+    small_talk,
+    welcome,
+)
 from handlers.base import EventKind, Outcome, TextReply, Turn
 from knowledge.loader import Knowledge
 
@@ -25,6 +36,7 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "data_rights": data_rights,
     "emergency": emergency,
     "out_of_scope": fallback,
+    "eligibility_check": eligibility,
 }
 # Intents answered from the programme catalogue (knowledge/programmes).
 PROGRAMME_INTENTS = {
@@ -43,7 +55,7 @@ PROGRAMME_INTENTS = {
 }
 
 # Multi-turn flows register here by the name they store in the conversation state.
-FLOW_HANDLERS: dict[str, ModuleType] = {}
+FLOW_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility}
 
 
 def choose_handler(turn: Turn) -> ModuleType:
@@ -56,8 +68,9 @@ def choose_handler(turn: Turn) -> ModuleType:
         return emergency
     if data_rights.is_consent_command(data_rights.command_of(turn)):
         return data_rights
-    if turn.flow in FLOW_HANDLERS:
-        return FLOW_HANDLERS[turn.flow]
+    flow = FLOW_HANDLERS.get(turn.flow or "")
+    if flow is not None and flow.accepts(turn):
+        return flow
     if turn.understanding.intent in PROGRAMME_INTENTS:
         return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)

@@ -57,6 +57,7 @@ MESSAGE_KINDS = {
 }
 PROFILE_MAX_AGE = timedelta(days=7)
 PROFILES_REMEMBERED = 50_000
+FLOW_TTL = timedelta(minutes=30)  # a flow left this long starts over
 LOADING_AFTER_SECONDS = 0.4  # turns quicker than this never show the animation
 
 
@@ -282,7 +283,7 @@ class EventProcessor:
             person=Person(user.line_user_id, user.display_name, user.consent_state.value, is_new),
             kind=kind,
             understanding=understanding,
-            flow=state.flow,
+            flow=state.flow if state.updated_at and utcnow() - state.updated_at < FLOW_TTL else None,
             slots=dict(state.slots or {}),
             text=inbound.text,
             postback_data=inbound.postback_data,
