@@ -364,7 +364,9 @@ def reply_texts(outcome: Outcome) -> list[str]:
 def a_flow(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
     """A stand-in multi-turn flow registered with the engine."""
     flow = types.SimpleNamespace(
-        name="pretend_flow", handle=lambda t, k: Outcome([TextReply("still in the flow")], flow="pretend_flow")
+        name="pretend_flow",
+        handle=lambda t, k: Outcome([TextReply("still in the flow")], flow="pretend_flow"),
+        accepts=lambda t: True,
     )
     monkeypatch.setitem(engine.FLOW_HANDLERS, "pretend_flow", flow)
     return flow
