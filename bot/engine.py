@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from handlers import (
+    contact,
     data_rights,
     eligibility,
     emergency,
@@ -37,6 +38,7 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "emergency": emergency,
     "out_of_scope": fallback,
     "eligibility_check": eligibility,
+    "contact_office": contact,
 }
 # Intents answered from the programme catalogue (knowledge/programmes).
 PROGRAMME_INTENTS = {
@@ -55,7 +57,7 @@ PROGRAMME_INTENTS = {
 }
 
 # Multi-turn flows register here by the name they store in the conversation state.
-FLOW_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility}
+FLOW_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility, contact.FLOW: contact}
 
 
 def choose_handler(turn: Turn) -> ModuleType:

@@ -213,6 +213,59 @@ class DangerLexicon(BaseModel):
         return self
 
 
+class ProvincialOffice(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"\{province\}")
+    short: str = Field(pattern=r"\{province\}")
+    handles: str
+    source: str
+
+
+class BangkokRoute(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    where: str
+
+
+class BangkokRouting(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str
+    routes: list[BangkokRoute] = Field(min_length=1)
+    source: str
+
+
+class Offices(BaseModel):
+    """The 76 provincial offices (one per province of geothai's list except Bangkok) and Bangkok's routing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provincial_office: ProvincialOffice
+    bangkok: BangkokRouting
+    provinces: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _seventy_six_offices(self) -> Offices:
+        if len(self.provinces) != 77 or "กรุงเทพมหานคร" not in self.provinces:
+            raise ValueError(f"expected the 77 provinces with Bangkok, got {len(self.provinces)}")
+        return self
+
+    def office_name(self, province: str) -> str | None:
+        """The provincial office's full name, or None for Bangkok (no พมจ.) and unknown names."""
+        if province == "กรุงเทพมหานคร" or province not in self.provinces:
+            return None
+        return self.provincial_office.name.format(province=province)
+
+
+def load_offices(path: Path) -> Offices:
+    import geothai
+
+    provinces = tuple(p.name_th for p in geothai.provinces())
+    return Offices.model_validate({**_read_yaml(path), "provinces": provinces})
+
+
 class Knowledge(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -222,6 +275,7 @@ class Knowledge(BaseModel):
     intents: dict[str, IntentExamples]
     danger: DangerLexicon
     programmes: dict[str, Programme]
+    offices: Offices
 
     @model_validator(mode="after")
     def _every_intent_has_examples(self) -> Knowledge:
@@ -263,6 +317,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         intents=load_intents(directory),
         danger=DangerLexicon.model_validate(_read_yaml(directory / "nlu" / "danger.yaml")),
         programmes=load_programmes(directory / "programmes"),
+        offices=load_offices(directory / "offices.yaml"),
     )
 
 

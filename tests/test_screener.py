@@ -114,3 +114,21 @@ def test_another_question_mid_screener_is_answered() -> None:
     chat.say("เช็คสิทธิ")
     answer = chat.say("บัตรคนจนลงทะเบียนยังไง")
     assert "กระทรวงการคลัง" in answer
+
+
+def test_contact_office_for_a_province_by_its_colloquial_name() -> None:
+    _, answer = converse("เบอร์ พมจ โคราช")
+    assert "สำนักงานพัฒนาสังคมและความมั่นคงของมนุษย์จังหวัดนครราชสีมา" in answer
+
+
+def test_contact_office_asks_the_province_then_answers() -> None:
+    chat = Chat()
+    assert "จังหวัดไหน" in chat.say("ติดต่อ พมจ. ยังไงคะ")
+    assert chat.flow == "contact"
+    answer = chat.say("หาดใหญ่ค่ะ")
+    assert "จังหวัดสงขลา" in answer and chat.flow is None
+
+
+def test_bangkok_has_no_provincial_office() -> None:
+    _, answer = converse("พมจ กรุงเทพ อยู่ไหน")
+    assert "ไม่มี พมจ." in answer and "สำนักงานเขต" in answer
