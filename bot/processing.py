@@ -24,6 +24,7 @@ from bot.logs import user_ref
 from bot.nlu import understand
 from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
+from bot.state import FlowState, MemoryStateStore, StateStore
 from handlers.base import (
     AttachmentInfo,
     EventKind,
@@ -57,7 +58,6 @@ MESSAGE_KINDS = {
 }
 PROFILE_MAX_AGE = timedelta(days=7)
 PROFILES_REMEMBERED = 50_000
-FLOW_TTL = timedelta(minutes=30)  # a flow left this long starts over
 LOADING_AFTER_SECONDS = 0.4  # turns quicker than this never show the animation
 
 
@@ -81,13 +81,21 @@ class EventProcessor:
     """Processes events at least once with effects exactly once (the processed-event ledger)."""
 
     def __init__(
-        self, *, db: Database, line: LineClient, knowledge: Knowledge, settings: Settings, deliver: Deliver
+        self,
+        *,
+        db: Database,
+        line: LineClient,
+        knowledge: Knowledge,
+        settings: Settings,
+        deliver: Deliver,
+        states: StateStore | None = None,
     ) -> None:
         self.db = db
         self.line = line
         self.knowledge = knowledge
         self.settings = settings
         self.deliver = deliver
+        self.states: StateStore = states or MemoryStateStore()
         # Users whose LINE profile is recent (an LRU): their events skip the pre-read entirely.
         self._profiles_fetched: OrderedDict[str, datetime] = OrderedDict()
         self._profiles_lock = threading.Lock()
@@ -106,7 +114,13 @@ class EventProcessor:
         loading = asyncio.create_task(self._loading_if_slow(inbound))
         try:
             prefetched = await self._prefetch(inbound, needs_profile)
-            rows, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
+            state = await self._load_state(inbound)
+            rows, result, new_state = await asyncio.to_thread(
+                self._commit, inbound, prefetched, received_at(raw), state
+            )
+            if new_state is not None and inbound.user_id:
+                # After the commit: a crash in between costs the flow its place, never a message.
+                await self.states.save(inbound.user_id, new_state)
         finally:
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -157,6 +171,11 @@ class EventProcessor:
             self._profiles_fetched.move_to_end(line_user_id)
             while len(self._profiles_fetched) > PROFILES_REMEMBERED:
                 self._profiles_fetched.popitem(last=False)
+
+    async def _load_state(self, inbound: Inbound) -> FlowState:
+        if inbound.source_type != "user" or not inbound.user_id or inbound.type not in ("message", "postback"):
+            return FlowState()
+        return await self.states.load(inbound.user_id)
 
     def _precheck(self, inbound: Inbound) -> tuple[bool, bool]:
         """One read before any I/O: was the event processed already, and is the profile worth fetching?"""
@@ -216,27 +235,33 @@ class EventProcessor:
     # --- the transaction --------------------------------------------------------------------------
 
     def _commit(
-        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None
-    ) -> tuple[list[OutboxMessage], str]:
+        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None, state: FlowState
+    ) -> tuple[list[OutboxMessage], str, FlowState | None]:
+        """The turn's transaction; also returns the flow state to keep, when it changed."""
         with self.db.session() as db_session:
             if not events.record_processed(
                 db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type
             ):
-                return [], "duplicate"
-            return self._apply(db_session, inbound, prefetched, received)
+                return [], "duplicate", None
+            return self._apply(db_session, inbound, prefetched, received, state)
 
     def _apply(
-        self, db_session: Session, inbound: Inbound, prefetched: Prefetched, received: datetime | None
-    ) -> tuple[list[OutboxMessage], str]:
+        self,
+        db_session: Session,
+        inbound: Inbound,
+        prefetched: Prefetched,
+        received: datetime | None,
+        state: FlowState,
+    ) -> tuple[list[OutboxMessage], str, FlowState | None]:
         if inbound.mode != "active":
-            return [], "ignored_standby"
+            return [], "ignored_standby", None
         if inbound.source_type in ("group", "room"):
             if inbound.type == "join":
                 replies: list[Reply] = [TextReply(self.knowledge.replies.group_not_supported)]
-                return self._queue_replies(db_session, inbound, None, replies, received), "group_join"
-            return [], "ignored_group"
+                return self._queue_replies(db_session, inbound, None, replies, received), "group_join", None
+            return [], "ignored_group", None
         if inbound.source_type != "user" or not inbound.user_id:
-            return [], "ignored_no_user"
+            return [], "ignored_no_user", None
         user, is_new = users.get_or_create(db_session=db_session, line_user_id=inbound.user_id)
         if prefetched.profile_fetched:
             users.record_profile(
@@ -245,12 +270,12 @@ class EventProcessor:
         self._remember_profile(user.line_user_id, user.profile_fetched_at)
         if inbound.type == "unfollow":
             users.mark_unfollowed(db_session=db_session, user=user)
-            return [], "unfollowed"
+            return [], "unfollowed", None
         if inbound.type == "unsend" and inbound.unsent_message_id:
             conversations.forget_unsent(
                 db_session=db_session, line_user_id=user.line_user_id, line_message_id=inbound.unsent_message_id
             )
-            return [], "unsent"
+            return [], "unsent", None
         if inbound.type == "follow":
             users.mark_followed(db_session=db_session, user=user)
             kind = EventKind.follow
@@ -259,7 +284,7 @@ class EventProcessor:
         elif inbound.type == "message":
             kind = MESSAGE_KINDS.get(inbound.message_type or "", EventKind.other_message)
         else:
-            return [], "ignored_type"
+            return [], "ignored_type", None
 
         attachment = (
             self._store_attachment(db_session, inbound, prefetched)
@@ -278,13 +303,12 @@ class EventProcessor:
             line_message_id=inbound.message_id,
             intent=understanding.intent,
         )
-        state = conversations.load_state(db_session=db_session, line_user_id=user.line_user_id)
         turn = Turn(
             person=Person(user.line_user_id, user.display_name, user.consent_state.value, is_new),
             kind=kind,
             understanding=understanding,
-            flow=state.flow if state.updated_at and utcnow() - state.updated_at < FLOW_TTL else None,
-            slots=dict(state.slots or {}),
+            flow=state.flow,
+            slots=dict(state.slots),
             text=inbound.text,
             postback_data=inbound.postback_data,
             attachment=attachment,
@@ -293,9 +317,9 @@ class EventProcessor:
         handler_name, outcome = run_turn(turn, self.knowledge)
         metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
         self._apply_effects(db_session, user, outcome)
-        if outcome.flow != state.flow or outcome.slots != (state.slots or {}):
-            conversations.save_state(db_session=db_session, state=state, flow=outcome.flow, slots=outcome.slots)
-        return self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received), "handled"
+        changed = outcome.flow != state.flow or outcome.slots != state.slots
+        rows = self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received)
+        return rows, "handled", FlowState(outcome.flow, outcome.slots) if changed else None
 
     def _understand(self, kind: EventKind, inbound: Inbound) -> Understanding:
         if kind is EventKind.text and inbound.text:

@@ -1,4 +1,4 @@
-"""Conversation messages in both directions, and each user's dialogue state."""
+"""Conversation messages in both directions (flow state lives in bot/state.py: Redis or in-process)."""
 
 from __future__ import annotations
 
@@ -30,17 +30,6 @@ class ConversationMessage(Base):
     line_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     intent: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
-class ConversationState(Base):
-    """Where a user is in a multi-turn flow, and the slots filled so far."""
-
-    __tablename__ = "conversation_states"
-
-    line_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    flow: Mapped[str | None] = mapped_column(String(40))
-    slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 def add_message(
@@ -92,16 +81,3 @@ def history(*, db_session: Session, line_user_id: str, limit: int = 200) -> list
         .limit(limit)
     )
     return list(reversed(list(rows)))
-
-
-def load_state(*, db_session: Session, line_user_id: str) -> ConversationState:
-    """The user's dialogue state (an empty one, not yet stored, when there is none)."""
-    state = db_session.get(ConversationState, line_user_id)
-    return state if state is not None else ConversationState(line_user_id=line_user_id, flow=None, slots={})
-
-
-def save_state(*, db_session: Session, state: ConversationState, flow: str | None, slots: dict[str, Any]) -> None:
-    state.flow = flow
-    state.slots = dict(slots)
-    state.updated_at = utcnow()
-    db_session.merge(state)

@@ -2,7 +2,7 @@
 
 from storage.attachments import Attachment
 from storage.base import Base
-from storage.conversations import ConversationMessage, ConversationState
+from storage.conversations import ConversationMessage
 from storage.events import InboxEvent, ProcessedEvent
 from storage.outbox import OutboxMessage
 from storage.users import ConsentRecord, LineUser
@@ -12,7 +12,6 @@ __all__ = [
     "Base",
     "ConsentRecord",
     "ConversationMessage",
-    "ConversationState",
     "InboxEvent",
     "LineUser",
     "OutboxMessage",

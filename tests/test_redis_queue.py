@@ -370,3 +370,32 @@ def test_readyz_is_503_and_webhook_refuses_events_when_redis_is_unreachable(
     assert response.json()["checks"] == {"database": True, "redis": False}
     # LINE redelivers on a non-2xx answer, so refusing is better than a 200 that loses the event.
     assert post_webhook(web.url, [text_event(user_id("no-redis"), "สวัสดีค่ะ")]).status_code == 503
+
+
+def test_the_screener_survives_a_web_process_restart_through_redis(
+    sqlite_url: str, redis_url: str, fake_line: FakeLine, helpdesk: Any
+) -> None:
+    env = helpdesk_env(sqlite_url, fake_line, redis_url)
+    uid = user_id("screener-restart")
+
+    def say(process: Any, text: str) -> str:
+        event = text_event(uid, text)
+        assert post_webhook(process.url, [event]).status_code == 200
+        reply = fake_line.wait_reply(event["replyToken"], timeout=20)
+        assert reply is not None
+        return str(reply[0].get("text", ""))
+
+    first = helpdesk(["serve"], env)
+    assert "บัตรประจำตัวคนพิการ" in say(first, "เช็คสิทธิให้แม่ อายุ 78")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        ttl = client.ttl(f"helpdesk:state:{uid}")
+        assert 0 < ttl <= 30 * 60, "the screener's state lives in Redis with a TTL"
+    finally:
+        client.close()
+    first.kill()
+    second = helpdesk(["serve"], env)
+    say(second, "ไม่มีค่ะ")
+    say(second, "ไม่ค่ะ")
+    result = say(second, "ไม่มีรายได้เลย")
+    assert "เบี้ยยังชีพผู้สูงอายุ" in result and "700" in result
