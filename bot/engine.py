@@ -40,27 +40,11 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "eligibility_check": eligibility,
     "contact_office": contact,
 }
-# Intents answered from the programme catalogue (knowledge/programmes).
-PROGRAMME_INTENTS = {
-    "elderly_allowance",
-    "disability_allowance",
-    "disability_card",
-    "child_support_grant",
-    "welfare_card",
-    "emergency_cash",
-    "funeral_assistance",
-    "elderly_fund_loan",
-    "disability_fund_loan",
-    "home_adaptation",
-    "housing",
-    "homeless_shelter",
-}
-
 # Multi-turn flows register here by the name they store in the conversation state.
 FLOW_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility, contact.FLOW: contact}
 
 
-def choose_handler(turn: Turn) -> ModuleType:
+def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
     """The one handler for this turn; danger outranks everything, including a flow in progress."""
     if turn.kind is EventKind.follow:
         return welcome
@@ -73,7 +57,7 @@ def choose_handler(turn: Turn) -> ModuleType:
     flow = FLOW_HANDLERS.get(turn.flow or "")
     if flow is not None and flow.accepts(turn):
         return flow
-    if turn.understanding.intent in PROGRAMME_INTENTS:
+    if turn.understanding.intent in knowledge.programme_intents():
         return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)
 
@@ -86,6 +70,6 @@ def run_turn(turn: Turn, knowledge: Knowledge) -> tuple[str, Outcome]:
     """Run the turn through its handler; returns the handler's name and what it decided."""
     if is_cancel(turn):
         return "cancel", Outcome([TextReply(knowledge.replies.cancelled, tuple(knowledge.replies.main_menu))])
-    handler = choose_handler(turn)
+    handler = choose_handler(turn, knowledge)
     outcome: Outcome = handler.handle(turn, knowledge)
     return str(handler.name), outcome

@@ -277,6 +277,10 @@ class Knowledge(BaseModel):
     programmes: dict[str, Programme]
     offices: Offices
 
+    def programme_intents(self) -> frozenset[str]:
+        """The intents whose questions the programme catalogue answers."""
+        return frozenset(p.intent for p in self.programmes.values() if p.answers_intent)
+
     @model_validator(mode="after")
     def _every_intent_has_examples(self) -> Knowledge:
         missing = set(INTENTS) - set(self.intents)

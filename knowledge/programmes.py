@@ -84,6 +84,9 @@ class Programme(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]+$")
     intent: str  # the NLU intent that asks about it
+    # False when the intent is mostly about something else (a carer's grant under request_help): the
+    # programme then appears in the screener and in answers, but does not take the intent's questions.
+    answers_intent: bool = True
     name: str  # official Thai name
     name_en: str
     aliases: list[str] = Field(min_length=1)  # what people call it

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.engine import PROGRAMME_INTENTS, run_turn
+from bot.engine import run_turn
 from bot.line.render import render
 from bot.nlu import understand
 from handlers.base import CardReply, EventKind, Person, Turn, Understanding
@@ -70,7 +70,7 @@ def test_bangkok_is_sent_to_the_district_office() -> None:
     assert "สำนักงานเขต" in said(card)
 
 
-ANSWERED = sorted(p.id for p in get_knowledge().programmes.values() if p.intent in PROGRAMME_INTENTS)
+ANSWERED = sorted(p.id for p in get_knowledge().programmes.values() if p.answers_intent)
 
 
 def test_every_programme_but_the_carers_one_has_an_intent_that_answers_it() -> None:
