@@ -112,14 +112,31 @@ def answer_lines(programme: Programme, age: int | None, province: str | None, as
     return lines
 
 
-def choose(programmes: list[Programme], age: int | None) -> list[Programme]:
-    """The programmes for the intent, the ones whose age rules fit the asker first."""
+ELDER_WORDS = ("ผู้สูงอายุ", "คนแก่", "คนชรา", "ยาย", "ตา", "ปู่", "ย่า", "พ่อเฒ่า", "แม่เฒ่า")
+DISABILITY_WORDS = ("พิการ", "วีลแชร์", "ทางลาด", "ราวจับ")
 
-    def fits(programme: Programme) -> bool:
-        rules = programme.eligibility
-        return age is not None and (rules.age_min or 0) <= age <= (rules.age_max if rules.age_max is not None else 200)
 
-    return sorted(programmes, key=lambda p: (not fits(p), p.id))
+def affinity(programme: Programme, text: str, age: int | None) -> int:
+    """How well a programme fits the message: its own words, the asker's age, elder or disability words."""
+    rules = programme.eligibility
+    for_elders = (rules.age_min or 0) >= 60 or "ผู้สูงอายุ" in programme.name
+    for_disabled = rules.needs_disability_card or "คนพิการ" in programme.name
+    score = 4 if any(alias in text for alias in (programme.name, *programme.aliases)) else 0
+    if age is not None:
+        lowest = 60 if for_elders else (rules.age_min or 0)
+        highest = rules.age_max if rules.age_max is not None else 200
+        score += 2 if lowest <= age <= highest else -2
+    if for_elders:
+        elder = (age is not None and age >= 60) or any(word in text for word in ELDER_WORDS)
+        score += 1 if elder else -1
+    if for_disabled:
+        score += 1 if any(word in text for word in DISABILITY_WORDS) else -1
+    return score
+
+
+def choose(programmes: list[Programme], text: str, age: int | None) -> list[Programme]:
+    """The programmes for the intent, the best fit for this message first."""
+    return sorted(programmes, key=lambda p: (-affinity(p, text, age), p.id))
 
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
@@ -131,7 +148,7 @@ def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
     if not matching:
         answer = knowledge.intent_replies.intents[turn.understanding.intent].answer
         return Outcome([TextReply(answer, menu)])
-    first, *others = choose(matching, age)
+    first, *others = choose(matching, (turn.text or "").lower(), age)
     lines = answer_lines(first, age, province, turn.text)
     replies: list[Reply] = [
         CardReply(alt_text=f"{first.name}: {lines[0]}", title=first.name, lines=tuple(lines), quick_replies=menu)

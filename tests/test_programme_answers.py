@@ -198,3 +198,41 @@ def test_each_programme_is_answered_in_five_phrasings(topic: str, message: str) 
     names = {p.name for p in knowledge.programmes.values() if p.intent == expected_intent}
     assert card.title in names
     assert "ที่มา:" in said(card)
+
+
+SAME_INTENT_PHRASINGS = {
+    "low_income_family_grant": [
+        "ตกงาน ลูกสามคน ไม่มีเงินเลย ขอเงินสงเคราะห์ครอบครัวได้ไหม",
+        "ครอบครัวรายได้น้อย ขอเงินช่วยเหลือฉุกเฉินได้ที่ไหน",
+        "เงินสงเคราะห์ พม. 3000 ขอยังไง",
+        "สามีติดคุก ไม่มีรายได้ ขอเงินสงเคราะห์ได้ไหมคะ",
+        "อายุ 35 ลำบากมาก ขอเงินสงเคราะห์",
+    ],
+    "elderly_hardship_grant": [
+        "ยายลำบากมาก มีเงินสงเคราะห์ผู้สูงอายุไหม",
+        "เงินช่วยเหลือคนแก่ที่เดือดร้อน ขอยังไง",
+        "ตาอายุ 75 ไม่มีข้าวกิน ขอเงินสงเคราะห์ได้ไหม",
+        "แม่อายุ 68 เดือดร้อนหนัก ไม่มีเงินซื้อข้าว ขอเงินสงเคราะห์ได้ไหม",
+        "เงินสงเคราะห์คนแก่ได้กี่บาท",
+    ],
+    "elderly_home_adaptation": [
+        "ปรับปรุงบ้านผู้สูงอายุ ได้กี่บาท",
+        "ทำห้องน้ำให้คนแก่ มีโครงการไหม",
+        "ยายอายุ 80 อยากติดราวในห้องน้ำ ขอได้ที่ไหน",
+        "ปรับสภาพบ้านผู้สูงอายุ ยื่นที่ไหน",
+        "บ้านยายลื่นล้มบ่อย มีโครงการปรับบ้านผู้สูงอายุไหม",
+    ],
+    "disability_home_adaptation": [
+        "ขอทำทางลาดให้ลูกที่พิการ",
+        "ปรับปรุงห้องน้ำให้คนพิการ มีโครงการไหม",
+        "ทำราวจับให้คนพิการ ขอที่ไหน",
+        "ปรับบ้านให้คนพิการอยู่สะดวก ได้เงินเท่าไหร่",
+        "พ่อนั่งวีลแชร์ มีบัตรคนพิการ อยากทำทางลาดเข้าบ้าน",
+    ],
+}
+
+
+@pytest.mark.parametrize(("programme_id", "message"), [(p, m) for p, ms in SAME_INTENT_PHRASINGS.items() for m in ms])
+def test_programmes_sharing_an_intent_are_told_apart(programme_id: str, message: str) -> None:
+    _, card = answer(message)
+    assert card.title == get_knowledge().programmes[programme_id].name, message
