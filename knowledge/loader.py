@@ -79,9 +79,6 @@ class Hotlines(BaseModel):
     as_of: str
     hotlines: list[Hotline]
 
-    def by_number(self, number: str) -> Hotline:
-        return next(h for h in self.hotlines if h.number == number)
-
     @model_validator(mode="after")
     def _required_numbers_present(self) -> Hotlines:
         numbers = {h.number for h in self.hotlines}

@@ -55,7 +55,3 @@ def save(
     db_session.add(row)
     db_session.flush()
     return row
-
-
-def for_user(*, db_session: Session, line_user_id: str) -> list[Attachment]:
-    return list(db_session.scalars(select(Attachment).where(Attachment.line_user_id == line_user_id)))

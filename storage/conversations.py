@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Integer, String, Text, select, update
+from sqlalchemy import JSON, Enum, Integer, String, Text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.base import Base, UtcDateTime, utcnow
@@ -70,14 +70,3 @@ def forget_unsent(*, db_session: Session, line_user_id: str, line_message_id: st
         .values(text=None, payload={"unsent": True})
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def history(*, db_session: Session, line_user_id: str, limit: int = 200) -> list[ConversationMessage]:
-    """The user's messages, oldest first."""
-    rows = db_session.scalars(
-        select(ConversationMessage)
-        .where(ConversationMessage.line_user_id == line_user_id)
-        .order_by(ConversationMessage.id.desc())
-        .limit(limit)
-    )
-    return list(reversed(list(rows)))

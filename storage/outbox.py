@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Integer, String, Text, func, or_, select, update
+from sqlalchemy import JSON, Enum, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.base import Base, UtcDateTime, utcnow
@@ -140,8 +140,3 @@ def mark_failed(*, db_session: Session, outbox_id: int, error: str) -> None:
         .where(OutboxMessage.id == outbox_id)
         .values(status=OutboxStatus.failed, lease_until=None, last_error=error[:2000])
     )
-
-
-def count_by_status(*, db_session: Session) -> dict[str, int]:
-    rows = db_session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    return {str(status): int(n) for status, n in rows}

@@ -7,7 +7,7 @@ faster (benchmarks/nlu_bench.py prints both); `engine="newmm"` is kept for that 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -65,6 +65,3 @@ class Tokeniser:
         if total == 0:
             return 0.0
         return sum(len(token) for token in tokens if token in self.words) / total
-
-    def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.tokens(text) for text in texts]
