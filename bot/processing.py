@@ -22,6 +22,7 @@ from bot.line.client import LineClient
 from bot.line.events import Inbound, parse
 from bot.logs import user_ref
 from bot.nlu import understand
+from bot.nlu.entities import redact
 from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
 from bot.state import FlowState, MemoryStateStore, StateStore
@@ -297,7 +298,8 @@ class EventProcessor:
             line_user_id=user.line_user_id,
             direction=Direction.inbound,
             kind=kind.value,
-            text=inbound.text or inbound.postback_data,
+            # PDPA: national IDs and phone numbers are kept masked until a flow collects them with consent.
+            text=redact(inbound.text or inbound.postback_data or "") or None,
             payload=_inbound_payload(inbound),
             webhook_event_id=inbound.event_id,
             line_message_id=inbound.message_id,

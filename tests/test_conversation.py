@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot import engine
 from bot.line import render
 from bot.line.events import parse
+from bot.nlu.entities import redact
 from handlers.base import (
     AttachmentInfo,
     CardReply,
@@ -312,7 +313,7 @@ def test_unsend_removes_what_the_message_said(chat: Chat) -> None:
     message_id = said["message"]["id"]
     assert [
         r["text"] for r in chat.rows("SELECT text FROM conversation_messages WHERE line_message_id = :m", m=message_id)
-    ] == [said["message"]["text"]]
+    ] == [redact(said["message"]["text"])]  # stored with the phone number masked
 
     chat.settle(event(uid, "unsend", unsend={"messageId": message_id}))
 
@@ -630,3 +631,12 @@ def test_the_screener_carries_its_state_from_one_webhook_turn_to_the_next(chat: 
     assert "เบี้ยยังชีพผู้สูงอายุ" in result and "700" in result and "ที่มา" in result
     after = texts(chat.say(uid, "ไม่มี"))[0]
     assert "บัตรประจำตัวคนพิการ" not in after, "the finished screener does not ask again"
+
+
+def test_national_ids_and_phones_are_stored_masked(chat: Chat) -> None:
+    uid = user_id("pdpa-mask")
+    chat.say(uid, "เลขบัตร 1-1017-00123-45-6 โทร 081-234-5678 ค่ะ")
+    [row] = chat.rows("SELECT text FROM conversation_messages WHERE line_user_id = :u AND direction = 'inbound'", u=uid)
+    assert "1101700123456" not in row["text"].replace("-", "")
+    assert "0812345678" not in row["text"].replace("-", "")
+    assert "45-6" in row["text"] and "5678" in row["text"], "the last digits stay, for the citizen to recognise"
