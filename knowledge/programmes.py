@@ -7,7 +7,6 @@ schema has no place for one: such facts go to `warnings` as "ask the office" tex
 from __future__ import annotations
 
 import enum
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -158,5 +157,3 @@ def load_programmes(directory: Path = PROGRAMMES_DIR) -> dict[str, Programme]:
         raise ValueError(f"programmes missing from the catalogue: {sorted(missing)}")
     return programmes
 
-
-THAI = re.compile("[\u0e00-\u0e7f]")
