@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import ModuleType
 
 from handlers import (
@@ -54,7 +55,7 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         return emergency
     if data_rights.is_consent_command(data_rights.command_of(turn)):
         return data_rights
-    flow = FLOW_HANDLERS.get(turn.flow or "")
+    flow = FLOW_HANDLERS.get(turn.state.form or "")
     if flow is not None and flow.accepts(turn):
         return flow
     if turn.understanding.intent in knowledge.programme_intents():
@@ -69,7 +70,13 @@ def is_cancel(turn: Turn) -> bool:
 def run_turn(turn: Turn, knowledge: Knowledge) -> tuple[str, Outcome]:
     """Run the turn through its handler; returns the handler's name and what it decided."""
     if is_cancel(turn):
-        return "cancel", Outcome([TextReply(knowledge.replies.cancelled, tuple(knowledge.replies.main_menu))])
+        left = replace(turn.state, form=None, requested_slot=None, slots={})
+        return "cancel", Outcome(
+            [TextReply(knowledge.replies.cancelled, tuple(knowledge.replies.main_menu))], state=left
+        )
     handler = choose_handler(turn, knowledge)
     outcome: Outcome = handler.handle(turn, knowledge)
+    if outcome.state is None:
+        # A handler that says nothing of the conversation ends any form; topic and emergency context stay.
+        outcome.state = replace(turn.state, form=None, requested_slot=None, slots={})
     return str(handler.name), outcome

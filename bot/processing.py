@@ -25,9 +25,10 @@ from bot.nlu import understand
 from bot.nlu.entities import redact
 from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
-from bot.state import FlowState, MemoryStateStore, StateStore
+from bot.state import MemoryStateStore, StateStore
 from handlers.base import (
     AttachmentInfo,
+    DialogueState,
     EventKind,
     LocationInfo,
     Outcome,
@@ -173,9 +174,9 @@ class EventProcessor:
             while len(self._profiles_fetched) > PROFILES_REMEMBERED:
                 self._profiles_fetched.popitem(last=False)
 
-    async def _load_state(self, inbound: Inbound) -> FlowState:
+    async def _load_state(self, inbound: Inbound) -> DialogueState:
         if inbound.source_type != "user" or not inbound.user_id or inbound.type not in ("message", "postback"):
-            return FlowState()
+            return DialogueState()
         return await self.states.load(inbound.user_id)
 
     def _precheck(self, inbound: Inbound) -> tuple[bool, bool]:
@@ -236,8 +237,8 @@ class EventProcessor:
     # --- the transaction --------------------------------------------------------------------------
 
     def _commit(
-        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None, state: FlowState
-    ) -> tuple[list[OutboxMessage], str, FlowState | None]:
+        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None, state: DialogueState
+    ) -> tuple[list[OutboxMessage], str, DialogueState | None]:
         """The turn's transaction; also returns the flow state to keep, when it changed."""
         with self.db.session() as db_session:
             if not events.record_processed(
@@ -252,8 +253,8 @@ class EventProcessor:
         inbound: Inbound,
         prefetched: Prefetched,
         received: datetime | None,
-        state: FlowState,
-    ) -> tuple[list[OutboxMessage], str, FlowState | None]:
+        state: DialogueState,
+    ) -> tuple[list[OutboxMessage], str, DialogueState | None]:
         if inbound.mode != "active":
             return [], "ignored_standby", None
         if inbound.source_type in ("group", "room"):
@@ -309,19 +310,19 @@ class EventProcessor:
             person=Person(user.line_user_id, user.display_name, user.consent_state.value, is_new),
             kind=kind,
             understanding=understanding,
-            flow=state.flow,
-            slots=dict(state.slots),
+            state=state,
             text=inbound.text,
             postback_data=inbound.postback_data,
             attachment=attachment,
             location=LocationInfo(*inbound.location) if inbound.location else None,
+            now=time.time(),
         )
         handler_name, outcome = run_turn(turn, self.knowledge)
         metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
         self._apply_effects(db_session, user, outcome)
-        changed = outcome.flow != state.flow or outcome.slots != state.slots
+        new_state = outcome.state if outcome.state is not None else state
         rows = self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received)
-        return rows, "handled", FlowState(outcome.flow, outcome.slots) if changed else None
+        return rows, "handled", new_state if new_state != state else None
 
     def _understand(self, kind: EventKind, inbound: Inbound) -> Understanding:
         if kind is EventKind.text and inbound.text:

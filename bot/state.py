@@ -1,30 +1,25 @@
-"""Where a user is in a multi-turn flow (the screener's slots): Redis with a TTL in production, so it
-survives a web-process restart; in-process in embedded mode. A flow left alone longer than the TTL
+"""Where a user's conversation stands (handlers.base.DialogueState): Redis with a TTL in production, so it
+survives a web-process restart; in-process in embedded mode. A conversation left alone longer than the TTL
 starts over."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis.asyncio as aioredis
+
+from handlers.base import DialogueState
 
 FLOW_TTL_SECONDS = 30 * 60
 MEMORY_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class FlowState:
-    flow: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
-
-
 class StateStore(Protocol):
-    async def load(self, line_user_id: str) -> FlowState: ...
+    async def load(self, line_user_id: str) -> DialogueState: ...
 
-    async def save(self, line_user_id: str, state: FlowState) -> None: ...
+    async def save(self, line_user_id: str, state: DialogueState) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -34,17 +29,17 @@ class MemoryStateStore:
 
     def __init__(self, ttl_seconds: int = FLOW_TTL_SECONDS) -> None:
         self.ttl = ttl_seconds
-        self._states: dict[str, tuple[float, FlowState]] = {}
+        self._states: dict[str, tuple[float, DialogueState]] = {}
 
-    async def load(self, line_user_id: str) -> FlowState:
+    async def load(self, line_user_id: str) -> DialogueState:
         held = self._states.get(line_user_id)
         if held is None or held[0] < time.monotonic():
             self._states.pop(line_user_id, None)
-            return FlowState()
+            return DialogueState()
         return held[1]
 
-    async def save(self, line_user_id: str, state: FlowState) -> None:
-        if state.flow is None:
+    async def save(self, line_user_id: str, state: DialogueState) -> None:
+        if state == DialogueState():
             self._states.pop(line_user_id, None)
             return
         if len(self._states) >= MEMORY_LIMIT:
@@ -67,18 +62,15 @@ class RedisStateStore:
     def key(line_user_id: str) -> str:
         return f"helpdesk:state:{line_user_id}"
 
-    async def load(self, line_user_id: str) -> FlowState:
+    async def load(self, line_user_id: str) -> DialogueState:
         raw = await self.redis.get(self.key(line_user_id))
-        if not raw:
-            return FlowState()
-        data = json.loads(raw)
-        return FlowState(data.get("flow"), dict(data.get("slots") or {}))
+        return DialogueState.from_json(json.loads(raw)) if raw else DialogueState()
 
-    async def save(self, line_user_id: str, state: FlowState) -> None:
-        if state.flow is None:
+    async def save(self, line_user_id: str, state: DialogueState) -> None:
+        if state == DialogueState():
             await self.redis.delete(self.key(line_user_id))
             return
-        value = json.dumps({"flow": state.flow, "slots": state.slots}, ensure_ascii=False)
+        value = json.dumps(state.to_json(), ensure_ascii=False)
         await self.redis.set(self.key(line_user_id), value, ex=self.ttl)
 
     async def close(self) -> None:

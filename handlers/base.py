@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from knowledge.loader import Button, Knowledge
 
@@ -38,8 +39,10 @@ class Understanding:
 class Person:
     line_user_id: str
     display_name: str | None
-    consent: str  # storage.users.ConsentState value
+    consent: str  # storage.users.ConsentState value, for general use of the service
     is_new: bool
+    # Consent for sensitive data (health, disability: PDPA s.26), asked separately when first needed.
+    sensitive_consent: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -62,16 +65,52 @@ class LocationInfo:
 
 
 @dataclass(frozen=True)
+class DialogueState:
+    """Where one person's conversation stands; committed in the same transaction as the turn's effects.
+
+    Times are seconds since the epoch (UTC), so the state is plain JSON.
+    """
+
+    form: str | None = None  # the form in progress ("eligibility", "complaint", …)
+    requested_slot: str | None = None  # what the bot has just asked for; a bare answer is read as it
+    slots: dict[str, Any] = field(default_factory=dict)  # the form's filled slots
+    topic: str | None = None  # the programme id last discussed, for follow-ups without its name
+    emergency: str | None = None  # the danger kind of a recent emergency ("violence", "suicide", …; "" unknown)
+    emergency_at: float | None = None
+    updated_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, "")} | (
+            {"emergency": self.emergency} if self.emergency is not None else {}
+        )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> DialogueState:
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["slots"] = dict(known.get("slots") or {})
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class Turn:
     person: Person
     kind: EventKind
     understanding: Understanding
-    flow: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
+    state: DialogueState = field(default_factory=DialogueState)
     text: str | None = None
     postback_data: str | None = None
     attachment: AttachmentInfo | None = None
     location: LocationInfo | None = None
+    now: float = 0.0  # seconds since the epoch when the turn runs
+
+    @property
+    def postback(self) -> dict[str, str]:
+        """A postback's data as key=value pairs ("slot=age&value=90"); empty for anything else."""
+        if not self.postback_data or "=" not in self.postback_data:
+            return {}
+        return dict(parse_qsl(self.postback_data, keep_blank_values=True))
 
 
 # --- replies (neutral: bot/line/render.py turns them into LINE messages) -------------------------
@@ -104,17 +143,24 @@ Reply = TextReply | CardReply
 class RecordConsent:
     state: str  # storage.users.ConsentState value
     notice_version: str
+    purpose: str = "general"  # "general" (using the service) or "sensitive" (health, disability data)
 
 
-Effect = RecordConsent
+@dataclass(frozen=True)
+class EraseMyData:
+    """The person confirmed erasure of what is stored about them (PDPA s.33)."""
+
+
+Effect = RecordConsent | EraseMyData
 
 
 @dataclass
 class Outcome:
     replies: list[Reply]
     effects: list[Effect] = field(default_factory=list)
-    flow: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
+    # The conversation after this turn; None leaves it to the engine (which keeps the topic and any
+    # emergency context, and closes a form the handler did not continue).
+    state: DialogueState | None = None
 
 
 class Handler(Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers.base import Outcome, TextReply, Turn
 from knowledge.loader import Button, Knowledge
 
@@ -33,4 +35,5 @@ def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
     if isinstance(province, str):
         return Outcome([TextReply(office_text(province, knowledge), menu)])
     buttons = (Button(label="กรุงเทพฯ", text="กรุงเทพ"), Button(label="ยกเลิก", text="ยกเลิก"))
-    return Outcome([TextReply(ASK_PROVINCE, buttons)], flow=FLOW, slots={})
+    state = replace(turn.state, form=FLOW, requested_slot="province", slots={})
+    return Outcome([TextReply(ASK_PROVINCE, buttons)], state=state)

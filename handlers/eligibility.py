@@ -5,7 +5,7 @@ decides something, and ends with the programmes the person likely qualifies for,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers.base import Outcome, TextReply, Turn
@@ -218,12 +218,15 @@ def result_text(slots: dict[str, Any], programmes: dict[str, Programme]) -> str:
 
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
-    slots = fill(turn.slots if turn.flow == FLOW else {}, turn)
+    in_form = turn.state.form == FLOW
+    slots = fill(dict(turn.state.slots) if in_form else {}, turn)
     question = next_question(slots)
     if question is not None:
         slots["_asking"] = question.slot
-        intro = 'มาเช็คสิทธิกันค่ะ ตอบสั้น ๆ ไม่กี่ข้อ (พิมพ์ "ยกเลิก" เพื่อออกได้ตลอด)\n' if turn.flow != FLOW else ""
-        return Outcome([TextReply(intro + question.text, question.buttons)], flow=FLOW, slots=slots)
+        intro = 'มาเช็คสิทธิกันค่ะ ตอบสั้น ๆ ไม่กี่ข้อ (พิมพ์ "ยกเลิก" เพื่อออกได้ตลอด)\n' if not in_form else ""
+        state = replace(turn.state, form=FLOW, requested_slot=question.slot, slots=slots)
+        return Outcome([TextReply(intro + question.text, question.buttons)], state=state)
     slots.pop("_asking", None)
     buttons = tuple(b for b in knowledge.replies.main_menu[:12])
-    return Outcome([TextReply(result_text(slots, knowledge.programmes), buttons)], flow=None, slots={})
+    done = replace(turn.state, form=None, requested_slot=None, slots={})
+    return Outcome([TextReply(result_text(slots, knowledge.programmes), buttons)], state=done)

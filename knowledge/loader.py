@@ -57,10 +57,21 @@ INTENTS = (
 
 
 class Button(BaseModel):
+    """A button or quick reply. `text` is what the person is seen to say when they tap it; with `data` the tap
+    is a postback carrying that value (so a label never puts words in the person's mouth), with `tel` it dials."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str = Field(min_length=1, max_length=LINE_LABEL_LIMIT)
     text: str = Field(min_length=1, max_length=300)
+    data: str | None = Field(default=None, min_length=1, max_length=300)
+    tel: str | None = Field(default=None, pattern=r"^\+?\d{3,15}$")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Button:
+        if self.data is not None and self.tel is not None:
+            raise ValueError(f"button {self.label!r}: a postback or a phone call, not both")
+        return self
 
 
 class Hotline(BaseModel):

@@ -24,6 +24,7 @@ from bot.nlu.entities import redact
 from handlers.base import (
     AttachmentInfo,
     CardReply,
+    DialogueState,
     EventKind,
     LocationInfo,
     Outcome,
@@ -351,7 +352,7 @@ def turn(
         person=Person("U-unit", name, consent, is_new=False),
         kind=kind,
         understanding=Understanding(intent, 0.9),
-        flow=flow,
+        state=DialogueState(form=flow),
         text=text,
         **extra,
     )
@@ -366,7 +367,7 @@ def a_flow(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
     """A stand-in multi-turn flow registered with the engine."""
     flow = types.SimpleNamespace(
         name="pretend_flow",
-        handle=lambda t, k: Outcome([TextReply("still in the flow")], flow="pretend_flow"),
+        handle=lambda t, k: Outcome([TextReply("still in the flow")], state=DialogueState(form="pretend_flow")),
         accepts=lambda t: True,
     )
     monkeypatch.setitem(engine.FLOW_HANDLERS, "pretend_flow", flow)
@@ -382,14 +383,14 @@ def test_flow_in_progress_gets_the_turn(a_flow: types.SimpleNamespace) -> None:
 def test_danger_outranks_a_flow_in_progress(a_flow: types.SimpleNamespace) -> None:
     name, outcome = engine.run_turn(turn(text="ช่วยด้วย", intent="emergency", flow="pretend_flow"), K)
     assert name == "emergency"
-    assert outcome.flow is None
+    assert outcome.state is not None and outcome.state.form is None
     assert all(number in reply_texts(outcome)[0] for number in HOTLINES)
 
 
 def test_cancel_leaves_a_flow(a_flow: types.SimpleNamespace) -> None:
     name, outcome = engine.run_turn(turn(text=" ยกเลิก ", flow="pretend_flow"), K)
     assert name == "cancel"
-    assert outcome.flow is None
+    assert outcome.state is not None and outcome.state.form is None
     assert reply_texts(outcome) == [K.replies.cancelled]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.engine import run_turn
 from bot.nlu import understand
-from handlers.base import EventKind, Person, TextReply, Turn
+from handlers.base import DialogueState, EventKind, Person, TextReply, Turn
 from knowledge.loader import get_knowledge
 
 
@@ -16,8 +14,7 @@ class Chat:
     """One citizen talking to the engine; the flow and slots go from turn to turn as storage would keep them."""
 
     def __init__(self) -> None:
-        self.flow: str | None = None
-        self.slots: dict[str, Any] = {}
+        self.state = DialogueState()
         self.asked: list[str] = []
 
     def say(self, text: str) -> str:
@@ -25,14 +22,14 @@ class Chat:
             person=Person("U" + "4" * 32, None, "given", False),
             kind=EventKind.text,
             understanding=understand(text),
-            flow=self.flow,
-            slots=dict(self.slots),
+            state=self.state,
             text=text,
         )
         _, outcome = run_turn(turn, get_knowledge())
-        self.flow, self.slots = outcome.flow, outcome.slots
-        if "_asking" in self.slots:
-            self.asked.append(self.slots["_asking"])
+        if outcome.state is not None:
+            self.state = outcome.state
+        if self.state.requested_slot:
+            self.asked.append(self.state.requested_slot)
         reply = outcome.replies[0]
         return reply.text if isinstance(reply, TextReply) else "\n".join(reply.lines)
 
@@ -76,7 +73,7 @@ def converse(*messages: str) -> tuple[Chat, str]:
 )
 def test_scripted_conversations(messages: list[str], expected: list[str], absent: list[str]) -> None:
     chat, answer = converse(*messages)
-    assert chat.flow is None, f"the screener should have finished; it asked {chat.asked}"
+    assert chat.state.form is None, f"the screener should have finished; it asked {chat.asked}"
     for text in expected:
         assert text in answer, (text, answer)
     for text in absent:
@@ -96,16 +93,16 @@ def test_a_question_already_answered_is_never_asked_again() -> None:
 def test_cancel_leaves_the_screener() -> None:
     chat = Chat()
     chat.say("เช็คสิทธิ")
-    assert chat.flow == "eligibility"
+    assert chat.state.form == "eligibility"
     answer = chat.say("ยกเลิก")
-    assert chat.flow is None and "ยกเลิก" in answer
+    assert chat.state.form is None and "ยกเลิก" in answer
 
 
 def test_an_emergency_interrupts_the_screener() -> None:
     chat = Chat()
     chat.say("เช็คสิทธิ")
     answer = chat.say("ผัวกำลังตีหนู ช่วยด้วย")
-    assert chat.flow is None
+    assert chat.state.form is None
     assert all(number in answer for number in ("1300", "191", "1669", "1323"))
 
 
@@ -124,9 +121,9 @@ def test_contact_office_for_a_province_by_its_colloquial_name() -> None:
 def test_contact_office_asks_the_province_then_answers() -> None:
     chat = Chat()
     assert "จังหวัดไหน" in chat.say("ติดต่อ พมจ. ยังไงคะ")
-    assert chat.flow == "contact"
+    assert chat.state.form == "contact"
     answer = chat.say("หาดใหญ่ค่ะ")
-    assert "จังหวัดสงขลา" in answer and chat.flow is None
+    assert "จังหวัดสงขลา" in answer and chat.state.form is None
 
 
 def test_bangkok_has_no_provincial_office() -> None:
