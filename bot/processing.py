@@ -25,7 +25,6 @@ from bot.nlu import understand
 from bot.nlu.entities import redact
 from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
-from bot.state import MemoryStateStore, StateStore
 from handlers.base import (
     AttachmentInfo,
     DialogueState,
@@ -40,7 +39,7 @@ from handlers.base import (
     Understanding,
 )
 from knowledge.loader import Knowledge
-from storage import attachments, conversations, events, outbox, users
+from storage import attachments, conversations, dialogue, events, outbox, users
 from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
@@ -90,14 +89,12 @@ class EventProcessor:
         knowledge: Knowledge,
         settings: Settings,
         deliver: Deliver,
-        states: StateStore | None = None,
     ) -> None:
         self.db = db
         self.line = line
         self.knowledge = knowledge
         self.settings = settings
         self.deliver = deliver
-        self.states: StateStore = states or MemoryStateStore()
         # Users whose LINE profile is recent (an LRU): their events skip the pre-read entirely.
         self._profiles_fetched: OrderedDict[str, datetime] = OrderedDict()
         self._profiles_lock = threading.Lock()
@@ -116,13 +113,7 @@ class EventProcessor:
         loading = asyncio.create_task(self._loading_if_slow(inbound))
         try:
             prefetched = await self._prefetch(inbound, needs_profile)
-            state = await self._load_state(inbound)
-            rows, result, new_state = await asyncio.to_thread(
-                self._commit, inbound, prefetched, received_at(raw), state
-            )
-            if new_state is not None and inbound.user_id:
-                # After the commit: a crash in between costs the flow its place, never a message.
-                await self.states.save(inbound.user_id, new_state)
+            rows, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
         finally:
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -173,11 +164,6 @@ class EventProcessor:
             self._profiles_fetched.move_to_end(line_user_id)
             while len(self._profiles_fetched) > PROFILES_REMEMBERED:
                 self._profiles_fetched.popitem(last=False)
-
-    async def _load_state(self, inbound: Inbound) -> DialogueState:
-        if inbound.source_type != "user" or not inbound.user_id or inbound.type not in ("message", "postback"):
-            return DialogueState()
-        return await self.states.load(inbound.user_id)
 
     def _precheck(self, inbound: Inbound) -> tuple[bool, bool]:
         """One read before any I/O: was the event processed already, and is the profile worth fetching?"""
@@ -237,15 +223,15 @@ class EventProcessor:
     # --- the transaction --------------------------------------------------------------------------
 
     def _commit(
-        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None, state: DialogueState
-    ) -> tuple[list[OutboxMessage], str, DialogueState | None]:
-        """The turn's transaction; also returns the flow state to keep, when it changed."""
+        self, inbound: Inbound, prefetched: Prefetched, received: datetime | None
+    ) -> tuple[list[OutboxMessage], str]:
+        """The turn's transaction: the ledger, the messages, the effects, the dialogue state and the outbox."""
         with self.db.session() as db_session:
             if not events.record_processed(
                 db_session=db_session, webhook_event_id=inbound.event_id, event_type=inbound.type
             ):
-                return [], "duplicate", None
-            return self._apply(db_session, inbound, prefetched, received, state)
+                return [], "duplicate"
+            return self._apply(db_session, inbound, prefetched, received)
 
     def _apply(
         self,
@@ -253,17 +239,16 @@ class EventProcessor:
         inbound: Inbound,
         prefetched: Prefetched,
         received: datetime | None,
-        state: DialogueState,
-    ) -> tuple[list[OutboxMessage], str, DialogueState | None]:
+    ) -> tuple[list[OutboxMessage], str]:
         if inbound.mode != "active":
-            return [], "ignored_standby", None
+            return [], "ignored_standby"
         if inbound.source_type in ("group", "room"):
             if inbound.type == "join":
                 replies: list[Reply] = [TextReply(self.knowledge.replies.group_not_supported)]
-                return self._queue_replies(db_session, inbound, None, replies, received), "group_join", None
-            return [], "ignored_group", None
+                return self._queue_replies(db_session, inbound, None, replies, received), "group_join"
+            return [], "ignored_group"
         if inbound.source_type != "user" or not inbound.user_id:
-            return [], "ignored_no_user", None
+            return [], "ignored_no_user"
         user, is_new = users.get_or_create(db_session=db_session, line_user_id=inbound.user_id)
         if prefetched.profile_fetched:
             users.record_profile(
@@ -272,12 +257,12 @@ class EventProcessor:
         self._remember_profile(user.line_user_id, user.profile_fetched_at)
         if inbound.type == "unfollow":
             users.mark_unfollowed(db_session=db_session, user=user)
-            return [], "unfollowed", None
+            return [], "unfollowed"
         if inbound.type == "unsend" and inbound.unsent_message_id:
             conversations.forget_unsent(
                 db_session=db_session, line_user_id=user.line_user_id, line_message_id=inbound.unsent_message_id
             )
-            return [], "unsent", None
+            return [], "unsent"
         if inbound.type == "follow":
             users.mark_followed(db_session=db_session, user=user)
             kind = EventKind.follow
@@ -286,13 +271,14 @@ class EventProcessor:
         elif inbound.type == "message":
             kind = MESSAGE_KINDS.get(inbound.message_type or "", EventKind.other_message)
         else:
-            return [], "ignored_type", None
+            return [], "ignored_type"
 
         attachment = (
             self._store_attachment(db_session, inbound, prefetched)
             if kind in (EventKind.image, EventKind.file, EventKind.video)
             else None
         )
+        state = DialogueState.from_json(dialogue.load(db_session=db_session, line_user_id=user.line_user_id))
         understanding = self._understand(kind, inbound)
         conversations.add_message(
             db_session=db_session,
@@ -321,8 +307,10 @@ class EventProcessor:
         metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
         self._apply_effects(db_session, user, outcome)
         new_state = outcome.state if outcome.state is not None else state
+        if new_state != state:
+            dialogue.save(db_session=db_session, line_user_id=user.line_user_id, state=new_state.to_json())
         rows = self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received)
-        return rows, "handled", new_state if new_state != state else None
+        return rows, "handled"
 
     def _understand(self, kind: EventKind, inbound: Inbound) -> Understanding:
         if kind is EventKind.text and inbound.text:

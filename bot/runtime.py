@@ -17,7 +17,6 @@ from bot.queue.embedded import EmbeddedQueue
 from bot.queue.redis_streams import RedisStreamQueue
 from bot.sender import Sender
 from bot.settings import Settings
-from bot.state import MemoryStateStore, RedisStateStore, StateStore
 from knowledge.loader import get_knowledge
 from storage import events, migrate
 from storage.db import Database
@@ -61,16 +60,12 @@ class Runtime:
             timeout=self.settings.outbound_timeout_seconds,
         )
         self.sender = Sender(db=self.db, line=self.line, max_attempts=self.settings.outbound_max_attempts)
-        self.states: StateStore = (
-            RedisStateStore(self.settings.redis_url) if self.settings.redis_url else MemoryStateStore()
-        )
         self.processor = EventProcessor(
             db=self.db,
             line=self.line,
             knowledge=self.knowledge,
             settings=self.settings,
             deliver=self.sender.deliver,
-            states=self.states,
         )
         self._background.append(asyncio.create_task(self._watch_depth()))
         if workers:
@@ -94,8 +89,6 @@ class Runtime:
             await self.sender.stop()
         if self.line is not None:
             await self.line.close()
-        if self.processor is not None:
-            await self.processor.states.close()
         self.db.dispose()
 
     async def ready(self) -> dict[str, bool]:

@@ -1,4 +1,4 @@
-"""Conversation messages in both directions (flow state lives in bot/state.py: Redis or in-process)."""
+"""Conversation messages in both directions (where the conversation stands is in storage/dialogue.py)."""
 
 from __future__ import annotations
 

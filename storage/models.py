@@ -3,6 +3,7 @@
 from storage.attachments import Attachment
 from storage.base import Base
 from storage.conversations import ConversationMessage
+from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
 from storage.outbox import OutboxMessage
 from storage.users import ConsentRecord, LineUser
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "ConsentRecord",
     "ConversationMessage",
+    "DialogueStateRow",
     "InboxEvent",
     "LineUser",
     "OutboxMessage",

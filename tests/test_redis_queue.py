@@ -33,6 +33,7 @@ from tests.conftest import (
     text_event,
     user_id,
 )
+from tests.support.db_checks import query as db_query
 from tests.support.fake_line import FakeLine
 from tests.support.processes import eventually, processed_lines, pushes_to, reply_calls
 
@@ -372,7 +373,7 @@ def test_readyz_is_503_and_webhook_refuses_events_when_redis_is_unreachable(
     assert post_webhook(web.url, [text_event(user_id("no-redis"), "สวัสดีค่ะ")]).status_code == 503
 
 
-def test_the_screener_survives_a_web_process_restart_through_redis(
+def test_the_screener_survives_a_web_process_restart_its_state_committed_with_the_turn(
     sqlite_url: str, redis_url: str, fake_line: FakeLine, helpdesk: Any
 ) -> None:
     env = helpdesk_env(sqlite_url, fake_line, redis_url)
@@ -387,12 +388,8 @@ def test_the_screener_survives_a_web_process_restart_through_redis(
 
     first = helpdesk(["serve"], env)
     assert "บัตรประจำตัวคนพิการ" in say(first, "เช็คสิทธิให้แม่ อายุ 78")
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        ttl = client.ttl(f"helpdesk:state:{uid}")
-        assert 0 < ttl <= 30 * 60, "the screener's state lives in Redis with a TTL"
-    finally:
-        client.close()
+    rows = db_query(sqlite_url, "SELECT state FROM dialogue_states WHERE line_user_id = :uid", uid=uid)
+    assert len(rows) == 1 and "eligibility" in str(rows[0]["state"]), "the state is committed with the turn"
     first.kill()
     second = helpdesk(["serve"], env)
     say(second, "ไม่มีค่ะ")
