@@ -1,7 +1,14 @@
-"""The dialogue engine: hands each turn to exactly one handler."""
+"""The dialogue engine: hands each turn to exactly one handler, and keeps the conversation's thread.
+
+Order of precedence: danger first (whatever was in progress), then consent and data-rights commands, a
+form in progress when the message is for it, media, the emergency context, questions for a hotline's
+number, follow-ups on the programme just discussed, and finally the intent's handler. A side question
+asked during a form is answered by its own handler and the form's pending question is asked again.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from types import ModuleType
 
@@ -11,6 +18,7 @@ from handlers import (
     eligibility,
     emergency,
     fallback,
+    forms,
     media,
     menu,
     programmes,
@@ -18,10 +26,16 @@ from handlers import (
     small_talk,
     welcome,
 )
-from handlers.base import EventKind, Outcome, TextReply, Turn
+from handlers.base import DialogueState, EventKind, Outcome, TextReply, Turn
 from knowledge.loader import Knowledge
 
-CANCEL_WORDS = {"ยกเลิก", "cancel"}
+# "ยกเลิก" leaves any flow; inside a form the polite variants do too ("ยกเลิกค่ะ ไม่เอาแล้ว", "พอแล้ว").
+CANCEL_ALWAYS = re.compile(r"^(?:ยกเลิก|cancel)\s*$")
+CANCEL_IN_FORM = re.compile(
+    r"^(?:ขอ)?(?:ยกเลิก|ไม่เอา|พอ|เลิก|หยุด|ออก|ไม่ทำ|ไม่ต่อ|ไม่ถาม|cancel|stop|quit|exit)"
+    r"(?:\s*(?:แล้ว|ละ|ล่ะ|ก่อน|ดีกว่า|เลย|ค่ะ|คะ|ครับ|คับ|จ้า|นะ|น่ะ|เด้อ|ๆ|[.!~]|ไม่เอาแล้ว|ไม่เอาละ|ไม่เอา|ยกเลิก|"
+    r"ไม่ทำแล้ว|พอแล้ว|อันนี้|เรื่องนี้|ไม่ต้อง))*\s*$"
+)
 MEDIA_KINDS = {
     EventKind.sticker,
     EventKind.image,
@@ -41,42 +55,93 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "eligibility_check": eligibility,
     "contact_office": contact,
 }
-# Multi-turn flows register here by the name they store in the conversation state.
-FLOW_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility, contact.FLOW: contact}
+# Forms register here by the name they keep in the dialogue state; each has `FORM`, `accepts` and `handle`.
+FORM_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility, contact.FLOW: contact}
 
 
 def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
-    """The one handler for this turn; danger outranks everything, including a flow in progress."""
+    """The one handler for this turn."""
     if turn.kind is EventKind.follow:
         return welcome
-    if turn.kind in MEDIA_KINDS:
-        return media
     if turn.understanding.intent == "emergency":
         return emergency
     if data_rights.is_consent_command(data_rights.command_of(turn)):
         return data_rights
-    flow = FLOW_HANDLERS.get(turn.state.form or "")
-    if flow is not None and flow.accepts(turn):
-        return flow
+    form = FORM_HANDLERS.get(turn.state.form or "")
+    if form is not None and form.accepts(turn):
+        return form
+    if turn.kind in MEDIA_KINDS:
+        return media
+    if emergency.follows_up(turn, knowledge) or emergency.asked_hotlines(turn, knowledge):
+        return emergency
     if turn.understanding.intent in knowledge.programme_intents():
         return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)
 
 
 def is_cancel(turn: Turn) -> bool:
-    return turn.kind in (EventKind.text, EventKind.postback) and (turn.text or "").strip().lower() in CANCEL_WORDS
+    if turn.kind not in (EventKind.text, EventKind.postback):
+        return False
+    text = (turn.text or turn.postback_data or "").strip().lower()
+    return bool(CANCEL_ALWAYS.match(text) or (turn.state.form is not None and CANCEL_IN_FORM.match(text)))
+
+
+def without_expired(turn: Turn, knowledge: Knowledge) -> tuple[Turn, bool]:
+    """The turn with a form left alone too long closed (and whether one was), and an old emergency forgotten."""
+    state = turn.state
+    form_expired = forms.expired(state, turn.now)
+    if form_expired:
+        state = replace(state, form=None, requested_slot=None, expect=None, slots={})
+    if state.emergency is not None and not emergency.in_context(replace(turn, state=state), knowledge):
+        state = replace(state, emergency=None, emergency_at=None)
+    return replace(turn, state=state), form_expired
 
 
 def run_turn(turn: Turn, knowledge: Knowledge) -> tuple[str, Outcome]:
-    """Run the turn through its handler; returns the handler's name and what it decided."""
+    """Run the turn through its handler; returns the handler's name and what it decided (with the new state)."""
+    turn, form_expired = without_expired(turn, knowledge)
     if is_cancel(turn):
-        left = replace(turn.state, form=None, requested_slot=None, slots={})
-        return "cancel", Outcome(
-            [TextReply(knowledge.replies.cancelled, tuple(knowledge.replies.main_menu))], state=left
-        )
+        left = replace(turn.state, form=None, requested_slot=None, expect=None, slots={})
+        menu_buttons = tuple(knowledge.replies.main_menu)
+        return "cancel", stamped(Outcome([TextReply(knowledge.replies.cancelled, menu_buttons)], state=left), turn)
     handler = choose_handler(turn, knowledge)
     outcome: Outcome = handler.handle(turn, knowledge)
-    if outcome.state is None:
+    form = FORM_HANDLERS.get(turn.state.form or "")
+    if form is not None and handler is not form and handler is not emergency:
+        outcome = resumed(form, turn, outcome, knowledge)
+    elif outcome.state is None:
         # A handler that says nothing of the conversation ends any form; topic and emergency context stay.
-        outcome.state = replace(turn.state, form=None, requested_slot=None, slots={})
-    return str(handler.name), outcome
+        outcome.state = replace(turn.state, form=None, requested_slot=None, expect=None, slots={})
+    if form_expired and outcome.replies and turn.understanding.answers:
+        outcome.replies.insert(0, TextReply(knowledge.replies.form_expired))
+    return str(handler.name), stamped(outcome, turn)
+
+
+def resumed(form: ModuleType, turn: Turn, outcome: Outcome, knowledge: Knowledge) -> Outcome:
+    """A side question (or a photo) during a form: answered, then the form's pending question asked again."""
+    new_state = outcome.state
+    if new_state is not None and new_state.form not in (None, turn.state.form):
+        return outcome  # the person started another form: that one goes on
+    old = turn.state
+    kept = (
+        old
+        if new_state is None
+        else replace(new_state, form=old.form, requested_slot=old.requested_slot, expect=old.expect, slots=old.slots)
+    )
+    question = forms.pending_question(form.FORM, kept, knowledge)
+    replies = list(outcome.replies)
+    if question is not None:
+        replies.append(question)
+    return Outcome(replies, outcome.effects, state=kept)
+
+
+def stamped(outcome: Outcome, turn: Turn) -> Outcome:
+    """The new state carries when it was written (forms expire from that moment)."""
+    state = outcome.state if outcome.state is not None else turn.state
+    if state == DialogueState(updated_at=state.updated_at):
+        outcome.state = DialogueState()
+    elif state != turn.state or state.form is not None:
+        outcome.state = replace(state, updated_at=turn.now)
+    else:
+        outcome.state = state
+    return outcome

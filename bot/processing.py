@@ -25,6 +25,7 @@ from bot.nlu import understand
 from bot.nlu.entities import redact
 from bot.sender import FRESH_CLAIM
 from bot.settings import Settings
+from handlers import forms
 from handlers.base import (
     AttachmentInfo,
     DialogueState,
@@ -279,7 +280,7 @@ class EventProcessor:
             else None
         )
         state = DialogueState.from_json(dialogue.load(db_session=db_session, line_user_id=user.line_user_id))
-        understanding = self._understand(kind, inbound)
+        understanding = self._understand(kind, inbound, state)
         conversations.add_message(
             db_session=db_session,
             line_user_id=user.line_user_id,
@@ -312,11 +313,13 @@ class EventProcessor:
         rows = self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received)
         return rows, "handled"
 
-    def _understand(self, kind: EventKind, inbound: Inbound) -> Understanding:
+    def _understand(self, kind: EventKind, inbound: Inbound, state: DialogueState) -> Understanding:
+        """NLU reads the text against what the bot has just asked (a bare "67" after "how old?" is an age)."""
+        expect = None if forms.expired(state, time.time()) else state.expect or state.requested_slot
         if kind is EventKind.text and inbound.text:
-            return understand(inbound.text)
-        if kind is EventKind.postback and inbound.postback_data:
-            return understand(inbound.postback_data)
+            return understand(inbound.text, expect if expect in forms.EXPECTABLE else None)
+        if kind is EventKind.postback and inbound.postback_data and "=" not in inbound.postback_data:
+            return understand(inbound.postback_data)  # a button that sends a command word ("consent:given")
         return Understanding("out_of_scope", 0.0)
 
     def _store_attachment(self, db_session: Session, inbound: Inbound, prefetched: Prefetched) -> AttachmentInfo:

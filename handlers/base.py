@@ -33,6 +33,10 @@ class Understanding:
     # Only when NLU was unsure: the likeliest intents, best first, offered as "did you mean" buttons.
     alternatives: tuple[str, ...] = ()
     danger: str | None = None  # the danger-lexicon category that matched, if any
+    # Read against what the bot had just asked (`understand(text, expect=...)`):
+    answers: str | None = None  # the expected kind this message answers ("age", "yesno", …), if it does
+    polarity: str | None = None  # "yes" / "no" / "unsure" when the whole message is such an answer
+    people: tuple[tuple[str, int], ...] = ()  # ages by person ("แม่", 72), ("หลาน", 4)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class DialogueState:
 
     form: str | None = None  # the form in progress ("eligibility", "complaint", …)
     requested_slot: str | None = None  # what the bot has just asked for; a bare answer is read as it
+    expect: str | None = None  # the kind of that answer, for the NLU ("age", "province", "yesno", …)
     slots: dict[str, Any] = field(default_factory=dict)  # the form's filled slots
     topic: str | None = None  # the programme id last discussed, for follow-ups without its name
     emergency: str | None = None  # the danger kind of a recent emergency ("violence", "suicide", …; "" unknown)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import Any
 
-from handlers.base import Outcome, TextReply, Turn
+from handlers import forms
+from handlers.base import Outcome, Reply, TextReply, Turn
 from knowledge.loader import Button, Knowledge
 
 name = "contact"
 FLOW = "contact"
-ASK_PROVINCE = "อยู่จังหวัดไหนคะ พิมพ์ชื่อจังหวัดมาได้เลย (เช่น โคราช อุดร หาดใหญ่)"
 
 
 def office_text(province: str, knowledge: Knowledge) -> str:
@@ -25,15 +25,39 @@ def office_text(province: str, knowledge: Knowledge) -> str:
     )
 
 
+def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
+    province = turn.understanding.entities.get("province")
+    return {"province": province} if isinstance(province, str) else {}
+
+
+def finish(turn: Turn, slots: dict[str, Any], knowledge: Knowledge) -> list[Reply]:
+    province = slots.get("province")
+    menu = tuple(knowledge.replies.main_menu)
+    if not isinstance(province, str) or province == forms.UNSURE_VALUE:
+        return [TextReply("ไม่เป็นไรค่ะ สอบถามสายด่วน 1300 ได้ตลอด 24 ชั่วโมง เจ้าหน้าที่จะบอกสำนักงานที่ใกล้ที่สุดให้ค่ะ", menu)]
+    return [TextReply(office_text(province, knowledge), menu)]
+
+
+FORM = forms.Form(
+    name=FLOW,
+    intro="",
+    slots=(
+        forms.Slot(
+            "province",
+            "province",
+            "อยู่จังหวัดไหนคะ พิมพ์ชื่อจังหวัดมาได้เลย (เช่น โคราช อุดร หาดใหญ่)",
+            (Button(label="กรุงเทพฯ", text="กรุงเทพ"), Button(label="ยกเลิก", text="ยกเลิก")),
+        ),
+    ),
+    finish=finish,
+    extract=extract,
+    intents=frozenset({"contact_office"}),
+)
+
+
 def accepts(turn: Turn) -> bool:
-    return isinstance(turn.understanding.entities.get("province"), str)
+    return forms.accepts(FORM, turn)
 
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
-    province = turn.understanding.entities.get("province")
-    menu = tuple(knowledge.replies.main_menu)
-    if isinstance(province, str):
-        return Outcome([TextReply(office_text(province, knowledge), menu)])
-    buttons = (Button(label="กรุงเทพฯ", text="กรุงเทพ"), Button(label="ยกเลิก", text="ยกเลิก"))
-    state = replace(turn.state, form=FLOW, requested_slot="province", slots={})
-    return Outcome([TextReply(ASK_PROVINCE, buttons)], state=state)
+    return forms.run(FORM, turn, knowledge)

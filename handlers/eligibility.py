@@ -5,9 +5,10 @@ decides something, and ends with the programmes the person likely qualifies for,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from handlers import forms
 from handlers.base import Outcome, TextReply, Turn
 from handlers.programmes import amount_text, source_line
 from knowledge.loader import Button, Knowledge
@@ -16,56 +17,12 @@ from knowledge.programmes import Programme
 name = "eligibility"
 FLOW = "eligibility"
 
-# Thai vowels and tone marks are not "word" characters to `re`, so \b cannot end a Thai word: match the
-# start of the answer instead ("มีค่ะ", "ไม่มีครับ", "บ่มี").
-YES = re.compile(r"^(ใช่|ช่าย|มี|ได้|เคย|แม่น|yes|yep|y$|ok)")
-NO = re.compile(r"^(ไม่|บ่|ม่าย|ยังไม่|no|n$)")
 DISABILITY_WORDS = ("พิการ", "บัตรคนพิการ", "ตาบอด", "หูหนวก", "ขาขาด", "อัมพาต", "ออทิสติก")
 WELFARE_CARD_WORDS = ("บัตรคนจน", "บัตรสวัสดิการ", "บัตรประชารัฐ")
 CHILD_WORDS = ("ลูกเล็ก", "ลูกอ่อน", "เด็กแรกเกิด", "ทารก", "เพิ่งคลอด", "ลูกยังไม่ถึง 6", "เลี้ยงหลาน", "หลานเล็ก")
-YES_NO_SLOTS = ("disability_card", "disabled", "child_under_6")
-YES_NO = (Button(label="ใช่/มี", text="มี"), Button(label="ไม่ใช่/ไม่มี", text="ไม่มี"), Button(label="ยกเลิก", text="ยกเลิก"))
-
-
-@dataclass(frozen=True)
-class Question:
-    slot: str
-    text: str
-    buttons: tuple[Button, ...]
-
-
-QUESTIONS = (
-    Question(
-        "age",
-        "ขอทราบอายุของคนที่จะขอสิทธิ์ค่ะ (พิมพ์ตัวเลขได้เลย เช่น 67)",
-        (
-            Button(label="ต่ำกว่า 18", text="อายุ 17"),
-            Button(label="18–59 ปี", text="อายุ 40"),
-            Button(label="60–69 ปี", text="อายุ 65"),
-            Button(label="70–79 ปี", text="อายุ 75"),
-            Button(label="80–89 ปี", text="อายุ 85"),
-            Button(label="90 ปีขึ้นไป", text="อายุ 90"),
-            Button(label="ยกเลิก", text="ยกเลิก"),
-        ),
-    ),
-    Question("disability_card", 'มีบัตรประจำตัวคนพิการไหมคะ (หรือมีความพิการแต่ยังไม่ได้ทำบัตร ตอบ "ไม่มี" ได้ค่ะ)', YES_NO),
-    Question("disabled", "มีความพิการหรือเจ็บป่วยจนทำกิจวัตรเองได้ยากไหมคะ", YES_NO),
-    Question("child_under_6", "ในบ้านมีลูกอายุต่ำกว่า 6 ขวบที่คุณเลี้ยงดูอยู่ไหมคะ", YES_NO),
-    Question(
-        "monthly_income",
-        "รายได้ต่อเดือนของคุณประมาณเท่าไหร่คะ",
-        (
-            Button(label="ไม่มีรายได้", text="ไม่มีรายได้"),
-            Button(label="ไม่เกิน 5,000", text="รายได้ 5000"),
-            Button(label="5,001–8,000", text="รายได้ 8000"),
-            Button(label="8,001–15,000", text="รายได้ 15000"),
-            Button(label="มากกว่า 15,000", text="รายได้ 20000"),
-            Button(label="ยกเลิก", text="ยกเลิก"),
-        ),
-    ),
-)
-# A yearly income test of 100,000 baht a person (FACTS §3, §4), asked as a monthly figure.
-INCOME_LIMIT_MONTHLY = 100_000 / 12
+# "เช็คสิทธิให้แม่", "แม่อายุ 72": whom the screener is about, so "แม่ 72 หลาน 4 ขวบ" gives the mother's age.
+SUBJECT = re.compile(r"(?:ให้|ของ|สำหรับ)\s*(?:คุณ)?(แม่|พ่อ|ยาย|ตา|ปู่|ย่า|สามี|ภรรยา|เมีย|ผัว|ลูก|หลาน|พี่|น้อง|ป้า|ลุง|น้า|อา)")
+UNSURE = forms.UNSURE_VALUE
 
 
 def stated(text: str, words: tuple[str, ...]) -> bool | None:
@@ -76,19 +33,26 @@ def stated(text: str, words: tuple[str, ...]) -> bool | None:
     return None
 
 
-def fill(slots: dict[str, Any], turn: Turn) -> dict[str, Any]:
-    """Every fact this message carries, whatever was asked; the pending question also takes a bare yes/no."""
-    text = (turn.text or turn.postback_data or "").strip().lower()
-    found = dict(slots)
-    entities = turn.understanding.entities
-    pending = slots.get("_asking")
-    age = entities.get("age")
-    if isinstance(age, int):
-        # "ลูก 3 ขวบ" speaks of a child; an answer to the child question too.
-        if pending == "child_under_6" or ("ลูก" in text and "ขวบ" in text):
-            found["child_under_6"] = age < 6
-        else:
+def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
+    """Every fact this message carries, whatever was asked (the requested slot's bare answer is the form's)."""
+    text = (turn.text or "").strip().lower()
+    found: dict[str, Any] = {}
+    understanding = turn.understanding
+    entities = understanding.entities
+    subject = SUBJECT.search(text)
+    if subject and "_subject" not in slots:
+        found["_subject"] = subject.group(1)
+    children = [age for who, age in understanding.people if who in forms.CHILD_WORDS and age < 18]
+    if children:
+        found["child_under_6"] = min(children) < 6
+    if understanding.people:
+        age = forms.age_of_subject(understanding.people, found.get("_subject") or slots.get("_subject"), None)
+        if age is not None:
             found["age"] = age
+    elif isinstance(entities.get("age"), int) and not ("ลูก" in text and "ขวบ" in text):
+        found["age"] = entities["age"]
+    elif isinstance(entities.get("age"), int):
+        found["child_under_6"] = entities["age"] < 6
     for slot in ("monthly_income", "province"):
         if entities.get(slot) is not None:
             found[slot] = entities[slot]
@@ -102,50 +66,97 @@ def fill(slots: dict[str, Any], turn: Turn) -> dict[str, Any]:
         found["welfare_card"] = welfare
     if any(word in text for word in CHILD_WORDS):
         found["child_under_6"] = True
-    if pending in YES_NO_SLOTS and found.get(pending) is None:
-        if NO.search(text):
-            found[pending] = False
-        elif YES.search(text):
-            found[pending] = True
-    if found.get("disability_card"):
+    if found.get("disability_card") is True:
         found["disabled"] = True
-    return found
+    return {k: v for k, v in found.items() if slots.get(k) != v}
 
 
-def accepts(turn: Turn) -> bool:
-    """Whether a message during the screener is an answer to it, rather than a question on another topic."""
-    understanding = turn.understanding
-    if understanding.intent in ("eligibility_check", "out_of_scope") or understanding.confidence < 0.8:
-        return True
-    text = (turn.text or "").strip().lower()
-    answered_slot = any(key in understanding.entities for key in ("age", "monthly_income", "province"))
-    return bool(YES.search(text) or NO.search(text)) or answered_slot
+def known(slots: dict[str, Any], name: str) -> Any:
+    """A slot's value, with "not sure" read as unknown."""
+    value = slots.get(name)
+    return None if value == UNSURE else value
 
 
-def still_decides(slot: str, slots: dict[str, Any]) -> bool:
-    """Whether asking this would change the result, given what is known."""
-    if slot in slots:
-        return False
-    age = slots.get("age")
-    if slot == "age":
-        return True
-    if slot == "disability_card":
-        return True
-    if slot == "disabled":
-        return slots.get("disability_card") is False  # a card settles it; without one, a card may be the advice
-    if slot == "child_under_6":
-        # parents' ages; a grandparent raising a small child says so ("เลี้ยงหลาน"), see CHILD_WORDS
-        return age is None or 15 <= age < 60
-    if slot == "monthly_income":
-        needs_income = bool(slots.get("child_under_6")) or (
-            age is not None and age >= 18 and not slots.get("welfare_card")
-        )
-        return needs_income
-    return False
+def needs_disabled(slots: dict[str, Any]) -> bool:
+    return slots.get("disability_card") is False  # a card settles it; without one, a card may be the advice
 
 
-def next_question(slots: dict[str, Any]) -> Question | None:
-    return next((q for q in QUESTIONS if still_decides(q.slot, slots)), None)
+def needs_child(slots: dict[str, Any]) -> bool:
+    # parents' ages; a grandparent raising a small child says so ("เลี้ยงหลาน"), see CHILD_WORDS
+    age = known(slots, "age")
+    return age is None or 15 <= age < 60
+
+
+def needs_income(slots: dict[str, Any]) -> bool:
+    age = known(slots, "age")
+    return bool(known(slots, "child_under_6")) or (
+        age is not None and age >= 18 and not slots.get("welfare_card")
+    )
+
+
+FORM = forms.Form(
+    name=FLOW,
+    intro='มาเช็คสิทธิกันค่ะ ตอบสั้น ๆ ไม่กี่ข้อ (พิมพ์ "ยกเลิก" เพื่อออกได้ตลอด)',
+    slots=(
+        forms.Slot(
+            "age",
+            "age",
+            "ขอทราบอายุของคนที่จะขอสิทธิ์ค่ะ (พิมพ์ตัวเลขได้เลย เช่น 67)",
+            (
+                Button(label="ต่ำกว่า 18", text="ต่ำกว่า 18 ปี", data="slot=age&value=17"),
+                Button(label="18–59 ปี", text="18–59 ปี", data="slot=age&value=40"),
+                Button(label="60–69 ปี", text="60–69 ปี", data="slot=age&value=65"),
+                Button(label="70–79 ปี", text="70–79 ปี", data="slot=age&value=75"),
+                Button(label="80–89 ปี", text="80–89 ปี", data="slot=age&value=85"),
+                Button(label="90 ปีขึ้นไป", text="90 ปีขึ้นไป", data="slot=age&value=90"),
+                Button(label="ยกเลิก", text="ยกเลิก"),
+            ),
+        ),
+        forms.Slot(
+            "disability_card",
+            "yesno",
+            'มีบัตรประจำตัวคนพิการไหมคะ (หรือมีความพิการแต่ยังไม่ได้ทำบัตร ตอบ "ไม่มี" ได้ค่ะ)',
+            forms.yes_no_buttons(),
+            sensitive=True,
+        ),
+        forms.Slot(
+            "disabled",
+            "yesno",
+            "มีความพิการหรือเจ็บป่วยจนทำกิจวัตรเองได้ยากไหมคะ",
+            forms.yes_no_buttons(),
+            needed=needs_disabled,
+            sensitive=True,
+        ),
+        forms.Slot(
+            "child_under_6",
+            "yesno",
+            "ในบ้านมีลูกอายุต่ำกว่า 6 ขวบที่คุณเลี้ยงดูอยู่ไหมคะ",
+            forms.yes_no_buttons(),
+            needed=needs_child,
+        ),
+        forms.Slot(
+            "monthly_income",
+            "monthly_income",
+            "รายได้ต่อเดือนของคุณประมาณเท่าไหร่คะ (พิมพ์ตัวเลขได้เลย เช่น 4500)",
+            (
+                Button(label="ไม่มีรายได้", text="ไม่มีรายได้", data="slot=monthly_income&value=0"),
+                Button(label="ไม่เกิน 5,000", text="ไม่เกิน 5,000 บาท", data="slot=monthly_income&value=5000"),
+                Button(label="5,001–8,000", text="5,001–8,000 บาท", data="slot=monthly_income&value=8000"),
+                Button(label="8,001–15,000", text="8,001–15,000 บาท", data="slot=monthly_income&value=15000"),
+                Button(label="มากกว่า 15,000", text="มากกว่า 15,000 บาท", data="slot=monthly_income&value=20000"),
+                Button(label="ยกเลิก", text="ยกเลิก"),
+            ),
+            needed=needs_income,
+        ),
+    ),
+    finish=lambda turn, slots, knowledge: [
+        TextReply(result_text(slots, knowledge.programmes), tuple(knowledge.replies.main_menu[:12]))
+    ],
+    extract=extract,
+    intents=frozenset({"eligibility_check"}),
+)
+# A yearly income test of 100,000 baht a person (FACTS §3, §4), asked as a monthly figure.
+INCOME_LIMIT_MONTHLY = 100_000 / 12
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,7 @@ class Finding:
 
 def findings(slots: dict[str, Any], programmes: dict[str, Programme]) -> list[Finding]:
     """The programmes this person likely qualifies for (sure) or may (check with the office)."""
+    slots = {k: v for k, v in slots.items() if v != UNSURE}
     age = slots.get("age")
     income = slots.get("monthly_income")
     low_income = income is not None and income <= INCOME_LIMIT_MONTHLY
@@ -217,16 +229,10 @@ def result_text(slots: dict[str, Any], programmes: dict[str, Programme]) -> str:
     return "\n".join(lines)
 
 
+def accepts(turn: Turn) -> bool:
+    """Whether a message during the screener is for it, rather than a question on another topic."""
+    return forms.accepts(FORM, turn)
+
+
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:
-    in_form = turn.state.form == FLOW
-    slots = fill(dict(turn.state.slots) if in_form else {}, turn)
-    question = next_question(slots)
-    if question is not None:
-        slots["_asking"] = question.slot
-        intro = 'มาเช็คสิทธิกันค่ะ ตอบสั้น ๆ ไม่กี่ข้อ (พิมพ์ "ยกเลิก" เพื่อออกได้ตลอด)\n' if not in_form else ""
-        state = replace(turn.state, form=FLOW, requested_slot=question.slot, slots=slots)
-        return Outcome([TextReply(intro + question.text, question.buttons)], state=state)
-    slots.pop("_asking", None)
-    buttons = tuple(b for b in knowledge.replies.main_menu[:12])
-    done = replace(turn.state, form=None, requested_slot=None, slots={})
-    return Outcome([TextReply(result_text(slots, knowledge.programmes), buttons)], state=done)
+    return forms.run(FORM, turn, knowledge)

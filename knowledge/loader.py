@@ -79,9 +79,11 @@ class Hotline(BaseModel):
 
     number: str = Field(pattern=r"^\d{3,5}$")
     name: str
+    short: str = Field(min_length=1, max_length=14)  # the button label after "โทร "
     what: str
     owner: str
     source: str
+    asked_as: list[str] = Field(min_length=1)  # words meaning "this service" in "ขอเบอร์…" questions
 
 
 class Hotlines(BaseModel):
@@ -96,6 +98,41 @@ class Hotlines(BaseModel):
         missing = {"1300", "191", "1669", "1323"} - numbers
         if missing:
             raise ValueError(f"hotlines missing: {sorted(missing)}")
+        return self
+
+    def get(self, number: str) -> Hotline:
+        return next(h for h in self.hotlines if h.number == number)
+
+
+class EmergencyKind(BaseModel):
+    """What to say after an emergency of one kind: the numbers that matter most and what to do now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    numbers: list[str] = Field(min_length=1)
+    steps: list[str] = Field(min_length=1, max_length=4)
+
+
+class EmergencyGuide(BaseModel):
+    """knowledge/emergency.yaml: follow-up guidance per danger kind (the danger lexicon's categories)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    context_minutes: int = Field(ge=10, le=24 * 60)
+    kinds: dict[str, EmergencyKind]
+    follow_up_intro: str
+    officer_offer: str
+    officer_answer: str
+    still_safe_line: str
+    hotline_intro: str
+
+    @model_validator(mode="after")
+    def _default_kind_and_1300_everywhere(self) -> EmergencyGuide:
+        if "unknown" not in self.kinds:
+            raise ValueError("emergency guide needs an 'unknown' kind")
+        for name, kind in self.kinds.items():
+            if "1300" not in kind.numbers:
+                raise ValueError(f"emergency kind {name!r} must keep 1300")
         return self
 
 
@@ -124,6 +161,15 @@ class Replies(BaseModel):
     unsupported: str
     group_not_supported: str
     sorry_error: str
+    sensitive_consent_question: str
+    sensitive_consent_given: str
+    sensitive_consent_declined: str
+    form_not_understood: str
+    form_confirm_hint: str
+    form_edit_hint: str
+    form_back_to_question: str
+    form_back_to_confirm: str
+    form_expired: str
     main_menu: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
 
@@ -284,6 +330,7 @@ class Knowledge(BaseModel):
     danger: DangerLexicon
     programmes: dict[str, Programme]
     offices: Offices
+    emergency: EmergencyGuide
 
     def programme_intents(self) -> frozenset[str]:
         """The intents whose questions the programme catalogue answers."""
@@ -297,6 +344,13 @@ class Knowledge(BaseModel):
         for programme in self.programmes.values():
             if programme.intent not in INTENTS:
                 raise ValueError(f"programme {programme.id!r} names unknown intent {programme.intent!r}")
+        numbers = {h.number for h in self.hotlines.hotlines}
+        for kind, guide in self.emergency.kinds.items():
+            if unknown := set(guide.numbers) - numbers:
+                raise ValueError(f"emergency kind {kind!r} names numbers not in hotlines.yaml: {sorted(unknown)}")
+        unknown_kinds = set(self.emergency.kinds) - set(self.danger.categories) - {"unknown"}
+        if unknown_kinds:
+            raise ValueError(f"emergency kinds that are no danger category: {sorted(unknown_kinds)}")
         commands = self.intent_replies.commands()
         consent = {b.text.lower() for b in self.replies.consent_buttons}
         for button in self.replies.main_menu:
@@ -330,6 +384,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         danger=DangerLexicon.model_validate(_read_yaml(directory / "nlu" / "danger.yaml")),
         programmes=load_programmes(directory / "programmes"),
         offices=load_offices(directory / "offices.yaml"),
+        emergency=EmergencyGuide.model_validate(_read_yaml(directory / "emergency.yaml")),
     )
 
 

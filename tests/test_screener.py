@@ -13,15 +13,16 @@ from knowledge.loader import get_knowledge
 class Chat:
     """One citizen talking to the engine; the flow and slots go from turn to turn as storage would keep them."""
 
-    def __init__(self) -> None:
+    def __init__(self, sensitive_consent: str = "given") -> None:
         self.state = DialogueState()
+        self.sensitive_consent = sensitive_consent
         self.asked: list[str] = []
 
     def say(self, text: str) -> str:
         turn = Turn(
-            person=Person("U" + "4" * 32, None, "given", False),
+            person=Person("U" + "4" * 32, None, "given", False, self.sensitive_consent),
             kind=EventKind.text,
-            understanding=understand(text),
+            understanding=understand(text, self.state.expect),
             state=self.state,
             text=text,
         )
@@ -46,7 +47,7 @@ def converse(*messages: str) -> tuple[Chat, str]:
     ("messages", "expected", "absent"),
     [
         # an elder with nothing else: the allowance at her tier
-        (["เช็คสิทธิ", "อายุ 72", "ไม่มี", "ไม่ใช่", "ไม่มี", "รายได้ 20000"], ["เบี้ยยังชีพผู้สูงอายุ", "700"], ["เงินอุดหนุน"]),
+        (["เช็คสิทธิ", "อายุ 72", "ไม่มี", "ไม่ใช่", "รายได้ 20000"], ["เบี้ยยังชีพผู้สูงอายุ", "700"], ["เงินอุดหนุน"]),
         # everything in one message: nothing asked again
         (["เช็คสิทธิ แม่อายุ 85 มีบัตรคนพิการ ไม่มีรายได้ อยู่โคราช"], ["เบี้ยยังชีพผู้สูงอายุ", "800", "เบี้ยความพิการ"], []),
         # a young parent with low income

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 import numpy as np
 
+from bot.nlu.answers import ages_of_people, polarity
 from bot.nlu.classifier import IntentModel
 from bot.nlu.danger import DangerMatcher
 from bot.nlu.entities import extract_entities
@@ -40,6 +42,10 @@ EMERGENCY_MIN_CONFIDENCE = 0.5
 # Below this share of dictionary words, Thai text is keyboard mashing rather than a message.
 GIBBERISH_COVERAGE = 0.5
 THAI_LETTER = re.compile("[\u0e01-\u0e2e]")
+# A message that is only a number (and its unit) is an answer, never an emergency or any other intent.
+BARE_NUMBER = re.compile(r"^\s*(?:อายุ\s*)?[\d.,]+\s*(?:ปี|ขวบ|บาท|k)?\s*(?:ค่ะ|คะ|ครับ|คับ|จ้า|นะ)?\s*$")
+# The kinds of answer `expect` understands; entity kinds are read by extract_entities.
+ENTITY_KINDS = ("age", "monthly_income", "province")
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -72,8 +78,29 @@ class Understander:
     def document(self, normalised: Normalised) -> HashArray:
         return terms(normalised.text, self.tokeniser.tokens(normalised.text), FEATURES)
 
-    def understand(self, text: str) -> Understanding:
-        return self.understand_many([text])[0]
+    def understand(self, text: str, expect: str | None = None) -> Understanding:
+        """One message; `expect` is the kind of answer the bot has just asked for ("age", "monthly_income",
+        "province", "yesno"), so that a bare "67", "๖๗", "หกสิบเจ็ด", "เชียงใหม่" or "ไม่มีค่ะ" is read as it."""
+        if expect is None:
+            return self.understand_many([text])[0]
+        return self.read_answer(text, expect, self.understand_many([text])[0])
+
+    def read_answer(self, text: str, expect: str, understanding: Understanding) -> Understanding:
+        entities = dict(understanding.entities)
+        if expect in ENTITY_KINDS and expect not in entities:
+            entities.update({k: v for k, v in extract_entities(text, expect=expect).items() if k == expect})  # type: ignore[arg-type]
+        answer_polarity = polarity(self.normalise(text).text)
+        answers = expect if expect in entities or (expect == "yesno" and answer_polarity) else None
+        if answers and understanding.intent == "emergency" and understanding.danger is None:
+            # A bare answer to our own question is not a cry for help unless it says so in words.
+            understanding = replace(understanding, intent="out_of_scope", confidence=0.0)
+        return replace(
+            understanding,
+            entities=entities,
+            answers=answers,
+            polarity=answer_polarity,
+            people=ages_of_people(text),
+        )
 
     def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
         """Messages understood together, scored by the model a chunk at a time (bounded memory)."""
@@ -98,7 +125,7 @@ class Understander:
         """Everything up to the model: a final answer when no guessing is needed, else its features."""
         normalised = self.normalise(text)
         entities = extract_entities(text)
-        if not normalised.text.strip():
+        if not normalised.text.strip() or BARE_NUMBER.match(normalised.text):
             return Understanding("out_of_scope", 0.0, entities)
         danger = self.danger.match(normalised.text)
         tokens = self.tokeniser.tokens(normalised.text)
@@ -156,6 +183,7 @@ def warm_up() -> Understander:
         return understander
 
 
-def understand(text: str) -> Understanding:
-    """The intent of one message, with a confidence in 0..1 and the entities found."""
-    return warm_up().understand(text)
+def understand(text: str, expect: str | None = None) -> Understanding:
+    """The intent of one message, with a confidence in 0..1 and the entities found; `expect` is the kind of
+    answer the bot has just asked for (see Understander.understand)."""
+    return warm_up().understand(text, expect)
