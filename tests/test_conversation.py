@@ -21,6 +21,7 @@ from bot import engine
 from bot.line import render
 from bot.line.events import parse
 from bot.nlu.entities import redact
+from handlers import forms
 from handlers.base import (
     AttachmentInfo,
     CardReply,
@@ -369,8 +370,9 @@ def a_flow(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
         name="pretend_flow",
         handle=lambda t, k: Outcome([TextReply("still in the flow")], state=DialogueState(form="pretend_flow")),
         accepts=lambda t: True,
+        FORM=forms.Form(name="pretend_flow", intro="", slots=(), finish=lambda t, s, k: []),
     )
-    monkeypatch.setitem(engine.FLOW_HANDLERS, "pretend_flow", flow)
+    monkeypatch.setitem(engine.FORM_HANDLERS, "pretend_flow", flow)
     return flow
 
 
@@ -625,7 +627,9 @@ def test_serve_without_line_credentials_exits_naming_the_missing_one(tmp_path: P
 def test_the_screener_carries_its_state_from_one_webhook_turn_to_the_next(chat: Chat) -> None:
     uid = user_id("screener")
     first = texts(chat.say(uid, "เช็คสิทธิให้แม่หน่อยค่ะ อายุ 78"))
-    assert "บัตรประจำตัวคนพิการ" in first[0]  # age was given: the next deciding question
+    assert "ข้อมูลอ่อนไหว" in first[0]  # the next deciding question is about disability: consent first
+    asked = texts(chat.send(event(uid, "postback", postback={"data": "consent=sensitive&state=given"})))
+    assert "บัตรประจำตัวคนพิการ" in asked[0]
     texts(chat.say(uid, "ไม่มีค่ะ"))
     texts(chat.say(uid, "ไม่ค่ะ"))
     result = texts(chat.say(uid, "ไม่มีรายได้เลย"))[0]
