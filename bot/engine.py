@@ -65,9 +65,12 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         return welcome
     if turn.understanding.intent == "emergency":
         return emergency
+    form = FORM_HANDLERS.get(turn.state.form or "")
+    asked_sensitive_consent = turn.state.requested_slot == forms.SENSITIVE_CONSENT
+    if form is not None and asked_sensitive_consent and form.accepts(turn):
+        return form  # "ยินยอม" here answers the form's own question about sensitive data
     if data_rights.is_consent_command(data_rights.command_of(turn)):
         return data_rights
-    form = FORM_HANDLERS.get(turn.state.form or "")
     if form is not None and form.accepts(turn):
         return form
     if turn.kind in MEDIA_KINDS:

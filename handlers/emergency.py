@@ -80,6 +80,8 @@ def follow_up(turn: Turn, knowledge: Knowledge) -> Outcome:
     buttons = dial_buttons(knowledge, kind.numbers)
     if turn.postback_data == OFFICER_POSTBACK:
         return Outcome([TextReply(guide.officer_answer, buttons)], state=turn.state)
+    if turn.understanding.intent in ("thanks", "greeting"):
+        return Outcome([TextReply(guide.still_safe_line, buttons)], state=turn.state)
     steps = "\n".join(f"{i}. {step}" for i, step in enumerate(kind.steps, 1))
     numbers = " ".join(f"📞 {n}" for n in kind.numbers)
     text = f"{guide.follow_up_intro}\n{steps}\n{numbers}\n{guide.officer_offer}"

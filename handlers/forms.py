@@ -26,6 +26,8 @@ SENSITIVE_CONSENT = "_sensitive_consent"
 MAX_TRIES = 2  # a slot not understood this many times is skipped rather than asked forever
 FORM_TTL_SECONDS = 30 * 60
 
+CONSENT_GIVEN = re.compile(r"^(?:ยินยอม|ยอม|ให้ใช้ได้|ใช้ได้|ยินยอมให้ใช้ข้อมูลนี้)(?:\s*(?:ค่ะ|คะ|ครับ|คับ|จ้า|นะ))*\s*$")
+CONSENT_DECLINED = re.compile(r"^(?:ไม่ยินยอม|ไม่ยอม|ไม่ให้ใช้)")
 CONFIRM_WORDS = re.compile(r"^(ยืนยัน|ยืนยันค่ะ|ยืนยันครับ|ตกลงยืนยัน|ส่งเลย|ส่งได้เลย|ถูกต้อง|ถูกต้องค่ะ|ถูกต้องครับ|confirm)\s*$")
 UNSURE_VALUE = "unsure"
 
@@ -135,6 +137,18 @@ def needs_asking(form: Form, slots: dict[str, Any]) -> Slot | None:
     return next((s for s in form.slots if s.name not in slots and s.needed(slots)), None)
 
 
+def consent_decision(turn: Turn) -> str | None:
+    """'given' or 'declined' when the message answers the sensitive-data consent question."""
+    if turn.postback.get("consent") == "sensitive":
+        return turn.postback.get("state")
+    text = (turn.text or "").strip()
+    if CONSENT_DECLINED.match(text):
+        return "declined"
+    if CONSENT_GIVEN.match(text):
+        return "given"
+    return {"yes": "given", "no": "declined"}.get(turn.understanding.polarity or "")
+
+
 def sensitive_allowed(turn: Turn, slots: dict[str, Any]) -> bool | None:
     """True/False once the person decided about sensitive data (now or before), None while undecided."""
     decided = slots.get(SENSITIVE_CONSENT) or turn.person.sensitive_consent
@@ -148,11 +162,18 @@ def sensitive_allowed(turn: Turn, slots: dict[str, Any]) -> bool | None:
 def accepts(form: Form, turn: Turn) -> bool:
     """Whether this message is for the form (an answer, a fact it takes, a confirmation), not a side question."""
     state = turn.state
+    requested = form.slot(state.requested_slot)
+    if turn.kind not in (EventKind.text, EventKind.postback):
+        return requested is not None and bare_answer(requested, turn)[0]  # a photo or location as the answer
     if turn.postback and (turn.postback.get("slot") or turn.postback.get("answer") or turn.postback.get("consent")):
         return True
-    requested = form.slot(state.requested_slot)
     if state.requested_slot in (CONFIRM, SENSITIVE_CONSENT):
-        return bool(turn.understanding.polarity or CONFIRM_WORDS.match((turn.text or "").strip()))
+        return bool(
+            turn.understanding.polarity
+            or consent_decision(turn)
+            or CONFIRM_WORDS.match((turn.text or "").strip())
+            or (turn.understanding.intent == "out_of_scope" and not turn.understanding.alternatives)
+        )
     if requested is not None and requested.kind != "text" and bare_answer(requested, turn)[0]:
         return True
     slot_names = {slot.name for slot in form.slots}
@@ -181,17 +202,19 @@ def ask(form: Form, turn: Turn, slots: dict[str, Any], slot: Slot, lead: str = "
     return Outcome([TextReply(join(lead, slot.question), slot.buttons)], state=state)
 
 
-def sensitive_question(form: Form, turn: Turn, slots: dict[str, Any], knowledge: Knowledge, lead: str) -> Outcome:
-    text = join(lead, knowledge.replies.sensitive_consent_question)
+def sensitive_consent_reply(knowledge: Knowledge) -> TextReply:
     buttons = (
         Button(label="ยินยอม", text="ยินยอมให้ใช้ข้อมูลนี้", data="consent=sensitive&state=given"),
         Button(label="ไม่ยินยอม", text="ไม่ยินยอม ข้ามข้อนี้", data="consent=sensitive&state=declined"),
         Button(label="ยกเลิก", text="ยกเลิก"),
     )
-    state = replace(
-        turn.state, form=form.name, requested_slot=SENSITIVE_CONSENT, expect="yesno", slots=slots
-    )
-    return Outcome([TextReply(text, buttons)], state=state)
+    return TextReply(knowledge.replies.sensitive_consent_question, buttons)
+
+
+def sensitive_question(form: Form, turn: Turn, slots: dict[str, Any], knowledge: Knowledge, lead: str) -> Outcome:
+    question = sensitive_consent_reply(knowledge)
+    state = replace(turn.state, form=form.name, requested_slot=SENSITIVE_CONSENT, expect="yesno", slots=slots)
+    return Outcome([replace(question, text=join(lead, question.text))], state=state)
 
 
 def closed(turn: Turn) -> DialogueState:
@@ -208,15 +231,15 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
     requested = form.slot(state.requested_slot) if continuing else None
 
     if continuing and state.requested_slot == SENSITIVE_CONSENT:
-        decision = turn.postback.get("state") or {"yes": "given", "no": "declined"}.get(
-            turn.understanding.polarity or ""
-        )
+        decision = consent_decision(turn)
         if decision in ("given", "declined"):
             slots[SENSITIVE_CONSENT] = decision
             effects.append(RecordConsent(decision, knowledge.replies.privacy_notice_version, purpose="sensitive"))
             lead = knowledge.replies.sensitive_consent_given if decision == "given" else (
                 knowledge.replies.sensitive_consent_declined
             )
+        else:
+            lead = knowledge.replies.form_not_understood
     elif continuing and state.requested_slot == CONFIRM and form.summary is not None:
         text = (turn.text or "").strip()
         if CONFIRM_WORDS.match(text) or turn.postback.get("answer") == "yes" or turn.understanding.polarity == "yes":
@@ -230,8 +253,10 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
             answered, value = bare_answer(requested, turn)
             if answered:
                 slots[requested.name] = value
-        slots.update({k: v for k, v in form.extract(turn, slots).items() if k not in slots or k.startswith("_")})
-        if requested is not None and requested.name not in slots:
+        extracted = form.extract(turn, slots)
+        slots.update({k: v for k, v in extracted.items() if k not in slots or k.startswith("_")})
+        took_facts = any(not k.startswith("_") for k in extracted)
+        if requested is not None and requested.name not in slots and not took_facts:
             tries = dict(slots.get("_tries", {}))
             tries[requested.name] = tries.get(requested.name, 0) + 1
             slots["_tries"] = tries
@@ -280,6 +305,9 @@ def pending_question(form: Form, state: DialogueState, knowledge: Knowledge) -> 
     """The question the form is waiting on, asked again after a side question or a photo."""
     if state.requested_slot == CONFIRM:
         return TextReply(knowledge.replies.form_back_to_confirm, (Button(label="ยืนยัน", text="ยืนยัน"),))
+    if state.requested_slot == SENSITIVE_CONSENT:
+        question = sensitive_consent_reply(knowledge)
+        return replace(question, text=join(knowledge.replies.form_back_to_question, question.text))
     slot = form.slot(state.requested_slot)
     if slot is None:
         return None
