@@ -115,7 +115,7 @@ def run_turn(turn: Turn, knowledge: Knowledge) -> tuple[str, Outcome]:
     elif outcome.state is None:
         # A handler that says nothing of the conversation ends any form; topic and emergency context stay.
         outcome.state = replace(turn.state, form=None, requested_slot=None, expect=None, slots={})
-    if form_expired and outcome.replies and turn.understanding.answers:
+    if form_expired and outcome.replies:
         outcome.replies.insert(0, TextReply(knowledge.replies.form_expired))
     return str(handler.name), stamped(outcome, turn)
 

@@ -267,8 +267,7 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
 
     if sensitive_allowed(turn, slots) is False:
         for slot in form.slots:
-            if slot.sensitive and slots.get(slot.name) not in (None, UNSURE_VALUE):
-                slots.pop(slot.name, None)
+            if slot.sensitive:
                 slots[slot.name] = UNSURE_VALUE  # declined: never kept, never asked
     nxt = needs_asking(form, slots)
     if nxt is not None:
