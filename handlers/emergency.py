@@ -43,6 +43,9 @@ def in_context(turn: Turn, knowledge: Knowledge) -> bool:
 def asked_hotlines(turn: Turn, knowledge: Knowledge) -> list[str]:
     """The hotline numbers a message asks for ("เบอร์รถพยาบาล" → 1669), none when it asks for an office."""
     text = (turn.text or "").lower()
+    bare = text.strip()
+    if any(bare == h.number for h in knowledge.hotlines.hotlines):
+        return [bare]  # "1300" alone: what is this number?
     if not text or not ASKS_NUMBER.search(text) or "พมจ" in text or "province" in turn.understanding.entities:
         return []
     return [h.number for h in knowledge.hotlines.hotlines if any(word in text for word in h.asked_as)]

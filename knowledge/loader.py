@@ -25,6 +25,7 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     "file_saved": {"file_name"},
     "attachment_too_large": {"limit_mb"},
     "location": {"address_part"},
+    "bare_age_question": {"age"},
 }
 
 
@@ -170,6 +171,7 @@ class Replies(BaseModel):
     form_back_to_question: str
     form_back_to_confirm: str
     form_expired: str
+    bare_age_question: str
     main_menu: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
 
