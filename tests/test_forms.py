@@ -78,12 +78,12 @@ def test_an_edit_at_the_summary_changes_the_slot_and_summarises_again() -> None:
 
 
 def test_several_slots_from_one_message_and_needed_only_if() -> None:
-    outcome, state = step(DialogueState(), "น้ำท่วม", entities={"province": "อุบลราชธานี"})
+    _, state = step(DialogueState(), "น้ำท่วม", entities={"province": "อุบลราชธานี"})
     # The message that opens the form gave the province along the way: it is kept, not asked again.
     assert state.slots.get("province") == "อุบลราชธานี"
-    outcome, state = step(state, "น้ำท่วม")
+    _, state = step(state, "น้ำท่วม")
     assert state.requested_slot == "photo", "a flood needs a photo; other reports would not ask"
-    outcome, state = step(state, None)  # a photo answers the photo question
+    _, state = step(state, None)  # a photo answers the photo question
     assert state.requested_slot == forms.CONFIRM
 
 
