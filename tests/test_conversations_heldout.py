@@ -91,9 +91,17 @@ def flex(alt: str, *texts: str, tel: str | None = None) -> dict[str, Any]:
 def test_the_checker_reads_flex_contents_labels_and_dial_buttons() -> None:
     messages = [
         flex("เบี้ยยังชีพผู้สูงอายุ", "700 บาท/เดือน", tel="1300"),
-        {"type": "text", "text": "มีอะไรอีกไหมคะ", "quickReply": {"items": [{"action": {"label": "เอกสาร"}}]}},
+        {
+            "type": "text",
+            "text": "มีอะไรอีกไหมคะ",
+            "quickReply": {
+                "items": [{"type": "action", "action": {"type": "message", "label": "เอกสาร", "text": "อายุ 90"}}]
+            },
+        },
     ]
+    # what a button would send when tapped ("อายุ 90") is not on the screen, so it does not count
     assert shown_texts(messages) == ["เบี้ยยังชีพผู้สูงอายุ", "700 บาท/เดือน", "โทร", "มีอะไรอีกไหมคะ", "เอกสาร"]
+    assert check({"none": ["อายุ 90"]}, messages, None, []) == []
     assert check({"all": ["700", "เอกสาร"], "hotlines": ["1300"]}, messages, None, []) == []
     assert check({"any": ["800"]}, messages, None, []) == ["none of ['800'] appears"]
     assert check({"none": ["700"]}, messages, None, []) == ["'700' appears"]
