@@ -16,11 +16,18 @@ received" (https://developers.line.biz/en/reference/messaging-api/#send-reply-me
 cofacts/rumors-line-bot#154, which observed about 30 s; SDK guidance says one use only). So:
 
 - an earlier reply attempt whose answer was lost + "Invalid reply token" while the token is still
-  within our own reply window (`reply_deadline`, REPLY_TOKEN_FRESH_SECONDS after the event, the window in
-  which this service trusts a token at all) means our earlier call spent it: the message is delivered;
+  within our own reply window (the row's `reply_deadline`: the setting `reply_token_fresh_seconds`,
+  50 s by default, after the event; the only window in which this service uses a token at all) means
+  our earlier call spent it: the message is delivered;
 - any other 400 on a reply (no earlier call of ours, its answer known, or the token past our window,
   where it could simply have expired) falls back to push. A lost answer is worse than a late one, and a
   doubled one is the next worst.
+
+What is left: if LINE's real lifetime is shorter than our window AND the earlier call never actually
+left (a crash between writing the log and the call, or a timeout before connecting), a 400 from expiry
+would be read as "spent" and the message lost. Both halves are rare (the log is written in the claim,
+or in the turn's commit, right before the call; a dead sender's row comes back ~20 s later, FRESH_CLAIM);
+lowering `reply_token_fresh_seconds` narrows it further.
 """
 
 from __future__ import annotations
@@ -58,7 +65,12 @@ def backoff_delay(attempt: int, base: float) -> float:
 
 INVALID_REPLY_TOKEN = re.compile(r"invalid reply token", re.IGNORECASE)
 # aiohttp's names for a connection that was never made: the request cannot have reached LINE.
-NEVER_CONNECTED = ("ClientConnectorError", "ConnectionRefusedError", "ClientConnectorDNSError")
+NEVER_CONNECTED = (
+    "ClientConnectorError",
+    "ClientConnectorDNSError",
+    "ConnectionRefusedError",
+    "ConnectionTimeoutError",
+)
 
 
 def answer_unknown(entry: dict[str, Any]) -> bool:

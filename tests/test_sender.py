@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.line.client import LineClient
-from bot.sender import FRESH_CLAIM, Sender
+from bot.sender import FRESH_CLAIM, Sender, answer_unknown
 from storage import migrate, outbox
 from storage.base import utcnow
 from storage.db import Database
@@ -456,3 +456,19 @@ def test_sender_delivers_rows_left_by_a_previous_process(
     with RunningApp(make_settings(sqlite_url, fake_line)):
         assert fake_line.wait_for(lambda f: any(key == row.retry_key for _, _, key in f.pushes), timeout=6)
     assert query(sqlite_url, "SELECT status FROM outbox WHERE id = :id", id=row.id) == [{"status": "sent"}]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "unknown"),
+    [
+        (None, None, True),  # the process died waiting for the answer
+        (0, "TimeoutError: ", True),  # the request may have reached LINE
+        (0, "ServerDisconnectedError: Server disconnected", True),
+        (0, "ClientConnectorError: Cannot connect to host api.line.me:443", False),  # never left
+        (500, "scripted 500", False),  # LINE answered: not taken
+        (200, "", False),
+    ],
+)
+def test_which_earlier_answers_count_as_unknown(status: int | None, reason: str | None, unknown: bool) -> None:
+    entry = {"n": 1, "via": "reply", "key": "t", "at": "2026-12-02T00:00:00+00:00", "status": status, "reason": reason}
+    assert answer_unknown(entry) is unknown
