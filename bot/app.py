@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     if settings.demo:
         from bot.demo import build_demo_router
 
-        app.include_router(build_demo_router(settings))
+        app.include_router(build_demo_router(settings))  # its `GET /` leads to the simulator
+    else:
+        app.add_api_route("/", ops.service_root, methods=["GET"], include_in_schema=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

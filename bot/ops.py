@@ -25,6 +25,11 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
+async def service_root() -> dict[str, str]:
+    """`GET /` outside the demo: say what this is and where to look (the demo sends `/` to the simulator)."""
+    return {"service": "พม. ช่วยได้: welfare help desk on LINE", "webhook": "/line/webhook", "health": "/healthz"}
+
+
 @router.get("/metrics")
 async def metrics_text() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,13 +16,14 @@ class MissingSetting(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    line_channel_secret: str | None = Field(default=None)
-    line_channel_access_token: str | None = Field(default=None)
+    # Secrets are SecretStr: a repr, a log line or a validation error shows '**********', never the value.
+    line_channel_secret: SecretStr | None = Field(default=None)
+    line_channel_access_token: SecretStr | None = Field(default=None)
     line_api_base_url: str = "https://api.line.me"
     line_data_api_base_url: str = "https://api-data.line.me"
     database_url: str = "sqlite:///./helpdesk.db"
     redis_url: str | None = None
-    secret_key: str | None = None
+    secret_key: SecretStr | None = None
 
     # Not part of the contract; tuning knobs with safe defaults.
     demo: bool = False
@@ -40,42 +40,57 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _demo_generates_secrets(self) -> Settings:
         if self.demo:
-            self.line_channel_secret = self.line_channel_secret or secrets.token_hex(16)
-            self.line_channel_access_token = self.line_channel_access_token or secrets.token_urlsafe(32)
-        if not self.secret_key and self.demo:
-            self.secret_key = secrets.token_urlsafe(32)
+            if not _value(self.line_channel_secret):
+                self.line_channel_secret = SecretStr(secrets.token_hex(16))
+            if not _value(self.line_channel_access_token):
+                self.line_channel_access_token = SecretStr(secrets.token_urlsafe(32))
+            if not _value(self.secret_key):
+                self.secret_key = SecretStr(secrets.token_urlsafe(32))
         return self
 
     def require_production_secrets(self) -> None:
-        """Stop start-up, naming the variable, when production lacks a secret."""
+        """Stop start-up, naming the variable, when production lacks a secret (the demo generates its own)."""
         if self.demo:
             return
-        for env_name, value in (
-            ("LINE_CHANNEL_SECRET", self.line_channel_secret),
-            ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token),
+        for env_name, value, why in (
+            ("LINE_CHANNEL_SECRET", self.line_channel_secret, "the service cannot check LINE's webhooks without it"),
+            ("LINE_CHANNEL_ACCESS_TOKEN", self.line_channel_access_token, "the service cannot talk to LINE without it"),
+            (
+                "SECRET_KEY",
+                self.secret_key,
+                "console sessions and tokens need a fixed secret in production (make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`; only `helpdesk demo` generates it)",
+            ),
         ):
-            if not value:
-                raise MissingSetting(f"{env_name} is not set: the service cannot talk to LINE without it")
-        if not self.secret_key:
-            # Console sessions would not survive a restart; generate one but say so loudly.
-            logging.getLogger(__name__).warning(
-                "SECRET_KEY is not set: using a random key, so console sessions end at every restart"
-            )
-            self.secret_key = secrets.token_urlsafe(32)
+            if not _value(value):
+                raise MissingSetting(f"{env_name} is not set: {why}")
 
     @property
     def channel_secret(self) -> str:
-        assert self.line_channel_secret is not None, "require_production_secrets() runs at start-up"
-        return self.line_channel_secret
+        value = _value(self.line_channel_secret)
+        assert value, "require_production_secrets() runs at start-up"
+        return value
 
     @property
     def access_token(self) -> str:
-        assert self.line_channel_access_token is not None, "require_production_secrets() runs at start-up"
-        return self.line_channel_access_token
+        value = _value(self.line_channel_access_token)
+        assert value, "require_production_secrets() runs at start-up"
+        return value
+
+    @property
+    def session_secret(self) -> str:
+        """SECRET_KEY's value, for signing console sessions and tokens."""
+        value = _value(self.secret_key)
+        assert value, "require_production_secrets() runs at start-up"
+        return value
 
     @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
+
+
+def _value(secret: SecretStr | None) -> str:
+    return secret.get_secret_value() if secret is not None else ""
 
 
 @lru_cache

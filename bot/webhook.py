@@ -48,7 +48,9 @@ def _events_of(body: bytes) -> list[dict[str, Any]] | None:
     """The events array of a webhook body, or None when the body is not a LINE webhook."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, not UTF-8/16/32 (UnicodeDecodeError), an integer past Python's 4,300-digit
+        # limit. RecursionError: nesting deeper than the parser's stack (e.g. 100,000 "["). All are 400.
         return None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         return None

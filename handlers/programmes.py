@@ -1,6 +1,7 @@
 """Programme answers: the amount for the asker's situation, where to apply, what to bring, and the source.
 
-Every figure comes from knowledge/programmes (FACTS.md), with its source and as-of date in the answer.
+Every figure comes from knowledge/programmes (sources recorded in knowledge/SOURCES.md), with its source
+and as-of date in the answer.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The welfare programme catalogue (knowledge/programmes/*.yaml): typed, validated at start-up.
 
-Every figure carries its source; a figure marked ❓ in ../shared/FACTS.md is never told as fact, so the
+Every figure carries its source; a figure we could not confirm (knowledge/SOURCES.md) is never told as fact, so the
 schema has no place for one: such facts go to `warnings` as "ask the office" text, or are left out.
 """
 
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 
 class Confidence(enum.StrEnum):
-    verified = "verified"  # ✅ in FACTS.md
-    single_source = "single_source"  # ⚠️ in FACTS.md: tell it, and say it may change / ask the office
+    verified = "verified"  # ✅ in knowledge/SOURCES.md
+    single_source = "single_source"  # ⚠️ in knowledge/SOURCES.md: tell it, and say it may change / ask the office
 
 
 class Unit(enum.StrEnum):
@@ -36,7 +36,7 @@ class Source(BaseModel):
     url: HttpUrl | None = None
     date: date  # when the source said it (its as-of date)
     confidence: Confidence
-    facts_section: str = Field(pattern=r"^§\d+[a-z]?$")  # where FACTS.md lists it, e.g. "§1" or "§5b"
+    sources_section: str = Field(pattern=r"^§\d+[a-z]?$")  # where knowledge/SOURCES.md lists it: "§1", "§5b"
 
 
 class Tier(BaseModel):

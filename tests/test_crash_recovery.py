@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import sqlite3
 from typing import Any
 
@@ -199,6 +200,49 @@ def test_a_committed_reply_that_was_not_delivered_is_sent_once_after_restart(
         sqlite_url, "SELECT status, sent_via FROM outbox WHERE source_event_id = ?", (event["webhookEventId"],)
     ) == [("sent", "reply")]
     assert pushes_to(fake_line, uid) == 0, "the message went out a second time by push"
+
+
+def test_a_reply_line_accepted_from_a_process_killed_before_it_heard_back_reaches_the_citizen_once(
+    sqlite_url: str, fake_line: FakeLine, helpdesk: Any
+) -> None:
+    """Killed after LINE took the reply but before the row was marked sent: the spent token must not
+    make the next process push the same message again."""
+    env = helpdesk_env(sqlite_url, fake_line, None)
+    first = helpdesk(["serve"], env)
+    uid = user_id("killed-after-accept")
+    event = text_event(uid, "สวัสดีค่ะ")
+    token = event["replyToken"]
+    fake_line.reply_hang_after_accept = 30.0  # LINE delivers the reply, its answer does not come back
+
+    assert post_webhook(first.url, [event]).status_code == 200
+    delivered = fake_line.wait_reply(token, timeout=15)
+    assert delivered, "the reply never reached LINE"
+    first.kill()
+    fake_line.reply_hang_after_accept = 0.0
+    outbox_row = "SELECT status, attempt_log, sent_via, last_error FROM outbox WHERE source_event_id = ?"
+    [(status, log, _, _)] = sqlite_rows(sqlite_url, outbox_row, (event["webhookEventId"],))
+    assert status == "sending"
+    assert [(a["via"], a["key"], a["status"]) for a in json.loads(log)] == [("reply", token, None)]
+    # The dead process's claim on the row (20 s) runs out: shortened, the reply token's age stays ~1 s.
+    conn = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    with conn:
+        conn.execute("UPDATE outbox SET lease_until = '2000-01-01 00:00:00.000000' WHERE status = 'sending'")
+    conn.close()
+    second = helpdesk(["serve"], env)  # the restart: its relay takes the row over
+
+    settled = eventually(
+        lambda: [
+            row for row in sqlite_rows(sqlite_url, outbox_row, (event["webhookEventId"],)) if row[0] != "sending"
+        ],
+        20,
+        "the restarted process to settle the row",
+    )
+    assert [(s, via) for s, _, via, _ in settled] == [("sent", "reply")]
+    assert "delivered by attempt 1" in settled[0][3]
+    assert reply_calls(fake_line, token) == 2  # the second call learnt that the first one had spent the token
+    assert pushes_to(fake_line, uid) == 0, "the citizen got the message a second time by push"
+    assert fake_line.replies[token] == delivered  # what the citizen has: the one reply, once
+    assert processed_lines(first) == 1 and processed_lines(second) == 0
 
 
 # --- Redis restarts without its data ----------------------------------------------------------------

@@ -310,7 +310,7 @@ NATIONAL_IDS: list[tuple[str, str | None]] = [
     ("เลขประชาชน ๑๑๐๑๗๐๐๑๒๓๔๕๖ ค่ะ", "1101700123456"),
     ("11017 00123 456", "1101700123456"),
     ("บัตร1101700123456ค่ะ", "1101700123456"),
-    ("0123456789016", "0123456789016"),  # FACTS §15: IDs starting with 0 exist; do not reject them
+    ("0123456789016", "0123456789016"),  # knowledge/SOURCES.md §15: IDs starting with 0 exist; do not reject them
     ("1101700123457", None),  # check digit wrong
     ("1-1017-00123-45-7", None),
     ("110170012345", None),  # 12 digits

@@ -1,4 +1,4 @@
-"""The programme catalogue against ../shared/FACTS.md: every figure a citizen is told, and nothing unverified."""
+"""The programme catalogue against knowledge/SOURCES.md: every figure a citizen is told, and nothing unverified."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.loader import INTENTS, LINE_TEXT_LIMIT
+from knowledge.loader import INTENTS, LINE_TEXT_LIMIT, load_knowledge
 from knowledge.programmes import PROGRAMME_IDS, Confidence, Programme, Unit, load_programmes
 
-FACTS = Path(__file__).resolve().parents[2] / "shared" / "FACTS.md"
+SOURCES = Path(__file__).resolve().parents[1] / "knowledge" / "SOURCES.md"
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +95,55 @@ def test_single_source_figures_carry_a_warning(catalogue: dict[str, Programme]) 
             assert programme.warnings, f"{programme.id} tells a single-source figure without a warning"
 
 
-def test_sources_point_at_real_facts_sections(catalogue: dict[str, Programme]) -> None:
-    text = FACTS.read_text(encoding="utf-8")
-    sections = {f"§{m}" for m in re.findall(r"^#{2,3} (\d+[a-z]?)\.", text, flags=re.M)}
+def sections_of(text: str) -> dict[str, str]:
+    """knowledge/SOURCES.md cut at its numbered headings: "§5b" → the text under "### 5b. ..." up to the next."""
+    parts = re.split(r"^#{2,3} (\d+[a-z]?)\. .*$", text, flags=re.M)
+    return {f"§{number}": body for number, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+@pytest.fixture(scope="module")
+def sources_file() -> dict[str, str]:
+    return sections_of(SOURCES.read_text(encoding="utf-8"))
+
+
+def test_every_source_is_recorded_under_its_section(
+    catalogue: dict[str, Programme], sources_file: dict[str, str]
+) -> None:
     for programme in catalogue.values():
         for source in programme.sources:
-            assert source.facts_section in sections, (programme.id, source.facts_section)
+            section = sources_file.get(source.sources_section)
+            assert section is not None, (programme.id, source.sources_section, "no such section")
+            wanted = [source.title, str(source.url).rstrip("/")] if source.url else [source.title]
+            line = next((row for row in section.splitlines() if all(w in row for w in wanted)), None)
+            assert line is not None, (programme.id, source.title, f"not listed under {source.sources_section}")
+            assert source.date.isoformat() in line, (programme.id, source.title, "date differs")
+            mark = "✅" if source.confidence is Confidence.verified else "⚠️"
+            assert mark in line, (programme.id, source.title, "confidence differs")
+
+
+def test_every_figure_told_is_written_in_sources(catalogue: dict[str, Programme], sources_file: dict[str, str]) -> None:
+    for programme in catalogue.values():
+        section = sources_file[programme.sources[0].sources_section]
+        assert f"knowledge/programmes/{programme.id}.yaml" in section, programme.id
+        told = {t.amount for t in programme.tiers if t.amount is not None}
+        if programme.eligibility.income_max_baht_per_year:
+            told.add(programme.eligibility.income_max_baht_per_year)
+        for amount in told:
+            assert f"**{amount:,} " in section, (programme.id, amount, "figure not in knowledge/SOURCES.md")
+
+
+def test_every_hotline_given_is_in_sources(sources_file: dict[str, str]) -> None:
+    hotlines = load_knowledge().hotlines.hotlines
+    assert hotlines
+    for hotline in hotlines:
+        assert f"| **{hotline.number}** |" in sources_file["§10"], hotline.number
+        assert "SOURCES.md §10" in hotline.source
+
+
+def test_a_changed_figure_no_longer_matches(catalogue: dict[str, Programme], sources_file: dict[str, str]) -> None:
+    """The check above can fail: the old-age allowance at 1,250 ฿ (the rumoured rate) is not in the file."""
+    assert "**1,250 " not in sources_file["§1"]
+    assert "**1,000 ฿/month**" in sources_file["§1"]
 
 
 def test_texts_fit_line_and_are_thai(catalogue: dict[str, Programme]) -> None:

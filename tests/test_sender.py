@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.line.client import LineClient
-from bot.sender import FRESH_CLAIM, Sender
+from bot.sender import FRESH_CLAIM, Sender, answer_unknown
 from storage import migrate, outbox
 from storage.base import utcnow
 from storage.db import Database
@@ -69,6 +70,7 @@ def fake(fake_server: FakeLine) -> FakeLine:
         fake_server.push_statuses.clear()
         fake_server.reply_statuses.clear()
         fake_server.profile_delay = 0.0
+        fake_server.reply_hang_after_accept = 0.0
     return fake_server
 
 
@@ -256,6 +258,119 @@ async def test_relay_takes_over_a_row_whose_writer_died_before_sending(
     assert fake.pushes == [(user_id("sender"), HELLO, row.retry_key)]
 
 
+# --- exactly once across a lost answer: the attempt log decides -------------------------------------------
+
+
+def attempt_log(db: Database, outbox_id: int) -> list[dict[str, Any]]:
+    value = stored(db, outbox_id)["attempt_log"]
+    log: list[dict[str, Any]] = json.loads(value) if isinstance(value, str) else value
+    return log
+
+
+def expire(db: Database, outbox_id: int, *, lease: bool = True, reply_window: bool = False) -> None:
+    """What time does to a row whose sender died: its claim runs out (and perhaps the reply window too)."""
+    past = utcnow() - timedelta(seconds=1)
+    with db.session() as db_session:
+        values: dict[str, Any] = {}
+        if lease:
+            values["lease_until"] = past
+        if reply_window:
+            values["reply_deadline"] = past
+        db_session.query(OutboxMessage).filter(OutboxMessage.id == outbox_id).update(values)
+
+
+def a_sender_died_waiting_for_its_reply(db: Database, token: str) -> OutboxMessage:
+    """A row born claimed whose first reply call went out and whose answer nobody read."""
+    row = enqueue(db, reply_token=token, reply_in=30)
+    assert [(a["n"], a["via"], a["key"], a["status"]) for a in attempt_log(db, row.id)] == [(1, "reply", token, None)]
+    expire(db, row.id)
+    return row
+
+
+@both_backends
+async def test_a_reply_spent_by_an_earlier_call_whose_answer_was_lost_is_not_sent_again(
+    db: Database, sender: Sender, fake: FakeLine
+) -> None:
+    row = a_sender_died_waiting_for_its_reply(db, "spent-by-us")
+    fake.replies["spent-by-us"] = HELLO  # LINE had accepted that first call: the citizen has the message
+
+    await sender.attempt(row.id)
+
+    after = stored(db, row.id)
+    assert (after["status"], after["sent_via"], after["attempts"]) == ("sent", "reply", 2)
+    assert "delivered by attempt 1" in after["last_error"]
+    assert [(a["n"], a["via"], a["status"]) for a in attempt_log(db, row.id)] == [(1, "reply", None), (2, "reply", 400)]
+    assert len(fake.calls_to(REPLY)) == 1 and fake.calls_to(PUSH) == []
+
+
+async def test_an_unanswered_reply_that_never_reached_line_is_delivered_by_the_next_attempt(
+    db: Database, sender: Sender, fake: FakeLine
+) -> None:
+    row = a_sender_died_waiting_for_its_reply(db, "never-arrived")
+
+    await sender.attempt(row.id)
+
+    assert stored(db, row.id)["sent_via"] == "reply"
+    assert fake.replies == {"never-arrived": HELLO}
+    assert fake.calls_to(PUSH) == []
+
+
+async def test_past_the_reply_window_an_unanswered_reply_is_followed_by_push(
+    db: Database, sender: Sender, fake: FakeLine
+) -> None:
+    """The token may have expired rather than been spent: we cannot tell, and a late answer beats none."""
+    row = a_sender_died_waiting_for_its_reply(db, "too-late")
+    expire(db, row.id, reply_window=True)
+
+    await sender.attempt(row.id)
+
+    assert stored(db, row.id)["sent_via"] == "push"
+    assert fake.calls_to(REPLY) == []
+    assert fake.pushes == [(user_id("sender"), HELLO, row.retry_key)]
+    assert [(a["via"], a["status"]) for a in attempt_log(db, row.id)] == [("reply", None), ("push", 200)]
+
+
+async def test_invalid_token_after_a_reply_line_refused_goes_by_push(
+    db: Database, sender: Sender, fake: FakeLine
+) -> None:
+    """LINE answered the first call (500: not taken), so a later 400 says nothing about our own calls."""
+    fake.reply_statuses.append(500)
+    fake.replies["refused-then-invalid"] = []  # spent elsewhere: the second reply gets "Invalid reply token"
+    row = enqueue(db, reply_token="refused-then-invalid", reply_in=30)
+
+    await sender.deliver([row])
+    after = await wait_status(db, row.id, "sent", "failed")
+
+    assert (after["status"], after["sent_via"]) == ("sent", "push")
+    assert fake.pushes == [(user_id("sender"), HELLO, row.retry_key)]
+    assert [(a["via"], a["status"]) for a in attempt_log(db, row.id)] == [
+        ("reply", 500),
+        ("reply", 400),
+        ("push", 200),
+    ]
+
+
+async def test_a_recorded_reply_plan_overtaken_by_the_deadline_is_marked_never_made(
+    db: Database, sender: Sender, fake: FakeLine
+) -> None:
+    """Born claimed with a reply planned, but the window closed before the call: the log says it was not made."""
+    row = enqueue(db, reply_token="overtaken", reply_in=30)
+    with db.session() as db_session:
+        fresh = db_session.get(OutboxMessage, row.id)
+        assert fresh is not None
+        fresh.reply_deadline = utcnow() - timedelta(seconds=1)
+        row = fresh
+
+    await sender.deliver([row])
+
+    log = attempt_log(db, row.id)
+    assert [(a["via"], a.get("skipped", False), a["status"]) for a in log] == [
+        ("reply", True, None),
+        ("push", False, 200),
+    ]
+    assert fake.calls_to(REPLY) == []
+
+
 # --- through the running app ------------------------------------------------------------------------------
 
 
@@ -341,3 +456,19 @@ def test_sender_delivers_rows_left_by_a_previous_process(
     with RunningApp(make_settings(sqlite_url, fake_line)):
         assert fake_line.wait_for(lambda f: any(key == row.retry_key for _, _, key in f.pushes), timeout=6)
     assert query(sqlite_url, "SELECT status FROM outbox WHERE id = :id", id=row.id) == [{"status": "sent"}]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "unknown"),
+    [
+        (None, None, True),  # the process died waiting for the answer
+        (0, "TimeoutError: ", True),  # the request may have reached LINE
+        (0, "ServerDisconnectedError: Server disconnected", True),
+        (0, "ClientConnectorError: Cannot connect to host api.line.me:443", False),  # never left
+        (500, "scripted 500", False),  # LINE answered: not taken
+        (200, "", False),
+    ],
+)
+def test_which_earlier_answers_count_as_unknown(status: int | None, reason: str | None, unknown: bool) -> None:
+    entry = {"n": 1, "via": "reply", "key": "t", "at": "2026-12-02T00:00:00+00:00", "status": status, "reason": reason}
+    assert answer_unknown(entry) is unknown

@@ -132,6 +132,49 @@ def test_signed_body_that_is_not_a_webhook_is_400(shared: Shared, body: bytes) -
     assert inbox_ids(shared.database_url) == before
 
 
+BIG_INT = b"1" + b"0" * 5000  # past Python's 4,300-digit limit for int(str)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * 100_000, id="100k-nested-arrays"),
+        pytest.param(b'{"events": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", id="nested-inside-events"),
+        pytest.param(
+            b'{"events": [{"type": "message", "a": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001 + b"]}",
+            id="nested-objects-in-an-event",
+        ),
+        pytest.param(b'{"events": [], "n": ' + BIG_INT + b"}", id="huge-integer"),
+        pytest.param(b'{"events": [{"type": "message", "timestamp": ' + BIG_INT + b"}]}", id="huge-int-in-event"),
+        pytest.param(b'{"events": [], "text": "' + bytes([0xE0, 0xB8]) + b'"}', id="truncated-utf8-thai"),
+        pytest.param(b'{"events": [], "text": "' + bytes([0xC0, 0xAF]) + b'"}', id="overlong-utf8"),
+        pytest.param(b"\x00\x00\x00{", id="utf32-looking-garbage"),
+    ],
+)
+def test_signed_body_json_cannot_parse_is_400_not_500(shared: Shared, body: bytes) -> None:
+    before = inbox_ids(shared.database_url)
+    response = signed_post(shared.url, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"]
+    assert inbox_ids(shared.database_url) == before
+    assert httpx.get(f"{shared.url}/healthz", timeout=5).status_code == 200  # the process is fine
+
+
+def test_get_root_outside_the_demo_is_a_short_json(shared: Shared) -> None:
+    response = httpx.get(f"{shared.url}/", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["webhook"] == "/line/webhook"
+
+
+def test_get_root_in_the_demo_leads_to_the_simulator(sqlite_url: str, fake_line: FakeLine) -> None:
+    with RunningApp(make_settings(sqlite_url, fake_line, demo=True)) as app:
+        response = httpx.get(f"{app.url}/", timeout=5)
+        assert response.status_code in (302, 303, 307)
+        assert response.headers["location"].endswith("/simulator")
+        page = httpx.get(f"{app.url}/", timeout=5, follow_redirects=True)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+
 def test_verify_button_empty_events_is_200(running_app: RunningApp, fake_line: FakeLine) -> None:
     response = signed_post(running_app.url, b'{"destination": "U0000", "events": []}')
     assert response.status_code == 200

@@ -345,6 +345,11 @@ def _add_page_routes(router: APIRouter) -> None:
         headers = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"}
         return HTMLResponse(html.replace("__ROOT__", root), headers=headers)
 
+    @router.get("/", include_in_schema=False)
+    async def home(request: Request) -> RedirectResponse:
+        """The demo's front door is the simulator."""
+        return RedirectResponse(request.scope.get("root_path", "").rstrip("/") + "/simulator")
+
     @router.get("/simulator/")
     async def page_slash(request: Request) -> RedirectResponse:
         """Redirect to the page without the trailing slash."""

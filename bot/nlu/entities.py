@@ -27,9 +27,9 @@ Precision comes first: a number counts only next to a marker that says what it i
 - phone: Thai mobile 06/08/09 + 8 digits, landline 02/03/04/05/07 + 7 digits, "+66" numbers; dashes, spaces,
   dots, brackets or Thai digits in between. Hotlines (1300, 191, 1669) are no phones; a 13-digit ID, a ticket
   number or a bank account written 3-1-5-1 is never read as a phone.
-- national_id: any grouping of 13 digits whose check digit holds (FACTS.md §15). IDs starting with 0 are kept
-  (issued to some non-Thai and stateless registrants), except when the digits read as a phone followed by
-  more digits. This module never logs.
+- national_id: any grouping of 13 digits whose check digit holds (knowledge/SOURCES.md §15). IDs starting
+  with 0 are kept (issued to some non-Thai and stateless registrants), except when the digits read as a phone
+  followed by more digits. This module never logs.
 
 `redact(text)` masks phones and national IDs for logs and officer lists; it also masks a 13-digit number whose
 check digit fails, since a mistyped ID is still someone's ID.
@@ -116,7 +116,7 @@ class _Found:
 
 
 def _check_digit(first12: str) -> int:
-    """FACTS.md §15: S = sum of d_i x (13 - i) for i = 0..11; check digit = (11 - S mod 11) mod 10."""
+    """knowledge/SOURCES.md §15: S = sum of d_i x (13 - i) for i = 0..11; check digit = (11 - S mod 11) mod 10."""
     total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
     return (11 - total % 11) % 10
 

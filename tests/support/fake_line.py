@@ -48,6 +48,9 @@ class FakeLine:
     reply_statuses: deque[int] = field(default_factory=deque)
     profile_delay: float = 0.0
     reply_delay: float = 0.0  # seconds before answering a reply call (the sender awaits it in the turn)
+    # Seconds to hold the answer to a reply LINE has already accepted (the message is delivered, the
+    # caller does not know yet): a test kills the caller in that gap.
+    reply_hang_after_accept: float = 0.0
     contents: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -122,8 +125,8 @@ def _handler(fake: FakeLine) -> type[BaseHTTPRequestHandler]:
             self._record(body)
             if self.path == "/v2/bot/message/reply" and fake.reply_delay:
                 time.sleep(fake.reply_delay)
-            with fake.lock:
-                if self.path == "/v2/bot/message/reply":
+            if self.path == "/v2/bot/message/reply":
+                with fake.lock:
                     if fake.reply_statuses:
                         status = fake.reply_statuses.popleft()
                         if status != 200:
@@ -132,8 +135,12 @@ def _handler(fake: FakeLine) -> type[BaseHTTPRequestHandler]:
                     if token in fake.replies:
                         return self._send(400, b'{"message":"Invalid reply token"}')
                     fake.replies[token] = body.get("messages", [])
-                    return self._send(200, b'{"sentMessages":[]}')
-                if self.path == "/v2/bot/message/push":
+                    hang = fake.reply_hang_after_accept
+                if hang:
+                    time.sleep(hang)  # accepted and delivered; the answer is late (or never read)
+                return self._send(200, b'{"sentMessages":[]}')
+            if self.path == "/v2/bot/message/push":
+                with fake.lock:
                     key = self.headers.get("X-Line-Retry-Key")
                     if fake.push_statuses:
                         status = fake.push_statuses.popleft()
