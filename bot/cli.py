@@ -38,6 +38,8 @@ def _serve(settings: Settings, host: str, port: int, run_workers: bool) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings()
     settings.require_production_secrets()  # before anything heavy: a missing secret stops us at once
+    if settings.secret_key_generated and not settings.demo:
+        log.warning("SECRET_KEY is not set: generated one for this embedded run; set it for anything but a laptop")
     return _serve(settings, args.host, args.port, not args.no_worker)
 
 

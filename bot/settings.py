@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,12 +44,27 @@ class Settings(BaseSettings):
                 self.line_channel_secret = SecretStr(secrets.token_hex(16))
             if not _value(self.line_channel_access_token):
                 self.line_channel_access_token = SecretStr(secrets.token_urlsafe(32))
-            if not _value(self.secret_key):
-                self.secret_key = SecretStr(secrets.token_urlsafe(32))
+        if not _value(self.secret_key) and not self.is_production:
+            # The embedded laptop setup (SQLite, no Redis) may run without one; production may not.
+            self.secret_key = SecretStr(secrets.token_urlsafe(32))
+            self._secret_key_generated = True
         return self
 
+    _secret_key_generated: bool = PrivateAttr(default=False)
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """SECRET_KEY was made up at start-up (embedded setup): sessions end when the process does."""
+        return self._secret_key_generated
+
+    @property
+    def is_production(self) -> bool:
+        """PostgreSQL or Redis: a real deployment, where every secret must be given (never generated)."""
+        return bool(self.redis_url) or not self.database_url.startswith("sqlite")
+
     def require_production_secrets(self) -> None:
-        """Stop start-up, naming the variable, when production lacks a secret (the demo generates its own)."""
+        """Stop start-up, naming the variable, when a secret is missing: the LINE secrets outside the demo, and
+        SECRET_KEY in production (PostgreSQL or Redis; the embedded laptop setup generates one and warns)."""
         if self.demo:
             return
         for env_name, value, why in (
@@ -59,7 +74,8 @@ class Settings(BaseSettings):
                 "SECRET_KEY",
                 self.secret_key,
                 "console sessions and tokens need a fixed secret in production (make one with "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`; only `helpdesk demo` generates it)",
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`; only the embedded SQLite setup "
+                "generates one)",
             ),
         ):
             if not _value(value):

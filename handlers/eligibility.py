@@ -155,7 +155,7 @@ FORM = forms.Form(
     extract=extract,
     intents=frozenset({"eligibility_check"}),
 )
-# A yearly income test of 100,000 baht a person (FACTS §3, §4), asked as a monthly figure.
+# A yearly income test of 100,000 baht a person (SOURCES.md §3, §4), asked as a monthly figure.
 INCOME_LIMIT_MONTHLY = 100_000 / 12
 
 

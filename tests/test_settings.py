@@ -15,8 +15,16 @@ from tests.support.fake_line import FakeLine
 SECRET_NAMES = ("line_channel_secret", "line_channel_access_token", "secret_key")
 
 
+POSTGRES = "postgresql://helpdesk@db.invalid/helpdesk"
+
+
 def production(**values: Any) -> Settings:
-    base: dict[str, Any] = {"line_channel_secret": SECRET, "line_channel_access_token": TOKEN, "secret_key": "k" * 32}
+    base: dict[str, Any] = {
+        "line_channel_secret": SECRET,
+        "line_channel_access_token": TOKEN,
+        "secret_key": "k" * 32,
+        "database_url": POSTGRES,
+    }
     base.update(values)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
 
@@ -40,6 +48,7 @@ def test_secrets_come_from_the_environment_as_secret_str(monkeypatch: pytest.Mon
     monkeypatch.setenv("LINE_CHANNEL_SECRET", "from-env-secret")
     monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "from-env-token")
     monkeypatch.setenv("SECRET_KEY", "from-env-key")
+    monkeypatch.setenv("DATABASE_URL", POSTGRES)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     settings.require_production_secrets()
     assert settings.session_secret == "from-env-key"
@@ -62,11 +71,21 @@ def test_the_demo_generates_its_own_secrets() -> None:
         assert isinstance(value, SecretStr) and len(value.get_secret_value()) >= 16, name
 
 
+def test_the_embedded_setup_generates_a_session_key_and_says_so() -> None:
+    settings = Settings(_env_file=None, line_channel_secret=SECRET, line_channel_access_token=TOKEN)  # type: ignore[call-arg]
+    settings.require_production_secrets()
+    assert settings.secret_key_generated and len(settings.session_secret) >= 16
+    with pytest.raises(MissingSetting, match=r"^SECRET_KEY is not set"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None, line_channel_secret=SECRET, line_channel_access_token=TOKEN, redis_url="redis://x"
+        ).require_production_secrets()
+
+
 @pytest.mark.parametrize("secret_key", [None, ""], ids=["unset", "empty"])
-def test_helpdesk_serve_refuses_to_start_without_secret_key(
-    sqlite_url: str, fake_line: FakeLine, secret_key: str | None
+def test_helpdesk_serve_refuses_to_start_in_production_without_secret_key(
+    postgres_url: str, fake_line: FakeLine, secret_key: str | None
 ) -> None:
-    env = helpdesk_env(sqlite_url, fake_line, None)
+    env = helpdesk_env(postgres_url, fake_line, None)
     env.pop("SECRET_KEY")
     if secret_key is not None:
         env["SECRET_KEY"] = secret_key

@@ -1,14 +1,14 @@
 """outbox rows log each delivery attempt before it is made
 
 Revision ID: 9c3e51d7a2b4
-Revises: 4346c0205fed
+Revises: 9c1d2e3f4a5b
 Create Date: 2026-12-02 10:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '9c3e51d7a2b4'
-down_revision = '4346c0205fed'
+down_revision = '9c1d2e3f4a5b'
 branch_labels = None
 depends_on = None
 
