@@ -63,7 +63,10 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
     """The one handler for this turn."""
     if turn.kind is EventKind.follow:
         return welcome
-    if turn.understanding.intent == "emergency":
+    if turn.understanding.intent == "emergency" and not (
+        # NLU's guess alone (no danger word) on a plain follow-up such as "แล้วแม่ 85 ล่ะ" is not an emergency.
+        turn.understanding.danger is None and programmes.accepts_follow_up(turn, knowledge)
+    ):
         return emergency
     form = FORM_HANDLERS.get(turn.state.form or "")
     asked_sensitive_consent = turn.state.requested_slot == forms.SENSITIVE_CONSENT
@@ -77,6 +80,8 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         return media
     if emergency.follows_up(turn, knowledge) or emergency.asked_hotlines(turn, knowledge):
         return emergency
+    if programmes.accepts_follow_up(turn, knowledge):
+        return programmes
     if turn.understanding.intent in knowledge.programme_intents():
         return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)

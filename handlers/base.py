@@ -136,6 +136,8 @@ class CardReply:
     lines: tuple[str, ...]
     buttons: tuple[Button, ...] = ()
     quick_replies: tuple[Button, ...] = ()
+    figure: str | None = None  # the figure for this person ("700 บาท/เดือน"), shown big above the lines
+    footnote: str | None = None  # the source and as-of date, shown small under the lines
 
 
 Reply = TextReply | CardReply

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knowledge.programmes import Programme, load_programmes
+from knowledge.programmes import Aspect, Programme, load_programmes
 
 KNOWLEDGE_DIR = Path(__file__).parent
 LINE_TEXT_LIMIT = 5000
@@ -322,6 +322,79 @@ def load_offices(path: Path) -> Offices:
     return Offices.model_validate({**_read_yaml(path), "provinces": provinces})
 
 
+class AspectWords(BaseModel):
+    """One thing a follow-up can ask about a programme: its button, its heading and the words that mark it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field(min_length=1, max_length=LINE_LABEL_LIMIT)
+    heading: str = Field(min_length=1, max_length=60)
+    words: list[str] = Field(min_length=1)
+
+
+FOLLOW_UP_PLACEHOLDERS: dict[str, set[str]] = {
+    "unknown": {"aspect", "programme", "ask_at"},
+    "clarify": {"programme"},
+    "clarify_programme": {"programme", "other"},
+    "ask_age": {"person", "programme"},
+    "not_eligible": {"programme"},
+    "still_eligible": {"programme"},
+    "funeral_unsure": {"programme", "age_part"},
+}
+FOLLOW_UP_TEXTS = (
+    *FOLLOW_UP_PLACEHOLDERS,
+    "other_topic_label",
+    "other_topic_text",
+    "full_check_label",
+    "full_check_text",
+    "eligibility_intro",
+)
+
+
+class FollowUps(BaseModel):
+    """knowledge/replies/follow_ups.yaml: how a short message continues the programme just discussed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    aspects: dict[Aspect, AspectWords]
+    order: list[Aspect]
+    card_buttons: list[Aspect] = Field(min_length=1, max_length=4)
+    detail_buttons: list[Aspect] = Field(min_length=1, max_length=LINE_QUICK_REPLY_LIMIT - 1)
+    relatives: list[str] = Field(min_length=1)
+    fillers: list[str]
+    continuations: list[str] = Field(min_length=1)
+    switch_words: dict[str, list[str]]
+    not_follow_up: list[str] = Field(min_length=1)
+    texts: dict[str, str]
+
+    @model_validator(mode="after")
+    def _complete(self) -> FollowUps:
+        if set(self.aspects) != set(Aspect) or sorted(self.order) != sorted(Aspect):
+            raise ValueError(f"follow-ups: every aspect needs words and a place in `order`: {sorted(Aspect)}")
+        unknown_intents = set(self.switch_words) - set(INTENTS)
+        if unknown_intents:
+            raise ValueError(f"follow-ups: switch words for unknown intents {sorted(unknown_intents)}")
+        missing, extra = set(FOLLOW_UP_TEXTS) - set(self.texts), set(self.texts) - set(FOLLOW_UP_TEXTS)
+        if missing or extra:
+            raise ValueError(f"follow-ups: texts missing {sorted(missing)} or unknown {sorted(extra)}")
+        for name, value in self.texts.items():
+            if not value.strip():
+                raise ValueError(f"follow-ups: text {name!r} is empty")
+            used = {field for _, field, _, _ in string.Formatter().parse(value) if field}
+            if used - FOLLOW_UP_PLACEHOLDERS.get(name, set()):
+                raise ValueError(f"follow-ups: text {name!r} uses unknown placeholders {sorted(used)}")
+        for words in (*(a.words for a in self.aspects.values()), self.relatives, *self.switch_words.values()):
+            if any(not w.strip() or w != w.lower() for w in words):
+                raise ValueError("follow-ups: words must be non-empty and lower case")
+        for label in ("other_topic_label", "full_check_label"):
+            if len(self.texts[label]) > LINE_LABEL_LIMIT:
+                raise ValueError(f"follow-ups: {label} is longer than LINE's {LINE_LABEL_LIMIT} characters")
+        return self
+
+    def text(self, name: str, **values: str) -> str:
+        return self.texts[name].format(**values)
+
+
 class Knowledge(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -333,6 +406,7 @@ class Knowledge(BaseModel):
     programmes: dict[str, Programme]
     offices: Offices
     emergency: EmergencyGuide
+    follow_ups: FollowUps
 
     def programme_intents(self) -> frozenset[str]:
         """The intents whose questions the programme catalogue answers."""
@@ -354,6 +428,9 @@ class Knowledge(BaseModel):
         if unknown_kinds:
             raise ValueError(f"emergency kinds that are no danger category: {sorted(unknown_kinds)}")
         commands = self.intent_replies.commands()
+        for name in ("other_topic_text", "full_check_text"):
+            if self.follow_ups.texts[name].lower() not in commands:
+                raise ValueError(f"follow-ups: {name} must be an intent's command, not {self.follow_ups.texts[name]!r}")
         consent = {b.text.lower() for b in self.replies.consent_buttons}
         for button in self.replies.main_menu:
             if button.text.lower() not in commands and button.text.lower() not in consent:
@@ -387,6 +464,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         programmes=load_programmes(directory / "programmes"),
         offices=load_offices(directory / "offices.yaml"),
         emergency=EmergencyGuide.model_validate(_read_yaml(directory / "emergency.yaml")),
+        follow_ups=FollowUps.model_validate(_read_yaml(directory / "replies" / "follow_ups.yaml")),
     )
 
 

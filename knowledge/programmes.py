@@ -78,6 +78,30 @@ class HowToApply(BaseModel):
     when: str | None = None  # Thai: registration period or deadline
 
 
+class Aspect(enum.StrEnum):
+    """What a follow-up asks about the programme just discussed (knowledge/replies/follow_ups.yaml words)."""
+
+    pay_day = "pay_day"
+    where = "where"
+    documents = "documents"
+    proxy = "proxy"  # applying on someone's behalf
+    late_payment = "late_payment"
+    income = "income"  # the income limit
+    deadline = "deadline"  # registration period or deadline
+    eligibility = "eligibility"  # who can get it ("เช็คสิทธิ์")
+
+
+class Exclusion(BaseModel):
+    """Something the asker may mention that changes the answer (a pension, a person still alive)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    words: list[str] = Field(min_length=1)  # Thai, any of them marks it (lower case, as typed)
+    eligible: bool  # whether the person can still get the programme
+    answer: str = Field(min_length=1, max_length=400)  # Thai, what to tell them
+    source: int | None = None  # index into the programme's sources; None: a ⚠️ point cited in a YAML comment
+
+
 class Programme(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,6 +123,14 @@ class Programme(BaseModel):
     pay_day: str | None = None  # Thai
     apply: HowToApply
     warnings: list[str] = []  # Thai: unconfirmed points, rumours, conflicts → "ask the office"
+    ask_at: str = Field(min_length=1, max_length=120)  # Thai: where to ask what the catalogue cannot answer
+    # Follow-up answers the fields above do not hold (who may apply for someone, a late payment), FACTS only;
+    # an aspect with neither a field nor a detail is answered honestly with `ask_at`.
+    details: dict[Aspect, str] = {}
+    exclusions: list[Exclusion] = []
+    # Words without which a message is not taken to be about this programme (the funeral grant needs a death):
+    # a message that only the intent ties to it gets a clarifying question instead.
+    needs_words: list[str] = []
     sources: list[Source] = Field(min_length=1)
     as_of: date  # the newest source date behind the figures
 
@@ -111,10 +143,25 @@ class Programme(BaseModel):
                 raise ValueError(f"{self.id}: tier {tier.label!r} needs an amount unless its unit is 'service'")
         if self.as_of < max(s.date for s in self.sources):
             raise ValueError(f"{self.id}: as_of is older than its newest source")
-        for text in (self.summary, *self.warnings):
+        for exclusion in self.exclusions:
+            if exclusion.source is not None and exclusion.source >= len(self.sources):
+                raise ValueError(f"{self.id}: exclusion {exclusion.words[0]!r} cites a source that does not exist")
+        for text in (self.summary, *self.warnings, *self.details.values(), *(e.answer for e in self.exclusions)):
             if "❓" in text:
                 raise ValueError(f"{self.id}: an unverified (❓) fact cannot be told to citizens")
         return self
+
+    def aged_tiers(self) -> list[Tier]:
+        """The tiers an age band decides (not those with a condition in words)."""
+        return [
+            t
+            for t in self.tiers
+            if t.condition is None and t.amount is not None and (t.age_min, t.age_max) != (None, None)
+        ]
+
+    @property
+    def amount_depends_on_age(self) -> bool:
+        return len({t.amount for t in self.aged_tiers()}) > 1
 
     def tier_for_age(self, age: int) -> Tier | None:
         """The one tier whose age band holds `age` (tiers with a condition in words are not chosen here)."""
@@ -156,4 +203,3 @@ def load_programmes(directory: Path = PROGRAMMES_DIR) -> dict[str, Programme]:
     if missing:
         raise ValueError(f"programmes missing from the catalogue: {sorted(missing)}")
     return programmes
-

@@ -8,14 +8,31 @@ from handlers.base import CardReply, Reply, TextReply
 from knowledge.loader import LINE_QUICK_REPLY_LIMIT, LINE_TEXT_LIMIT, Button
 
 MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
+ALT_TEXT_LIMIT = 400
+LABEL_LIMIT = 20
+DISPLAY_TEXT_LIMIT = 300
+DATA_LIMIT = 300
+BRAND_GREEN = "#06C755"
+MUTED = "#888888"
+
+
+def action(button: Button) -> dict[str, Any]:
+    """A button's LINE action: a postback showing its text (value in data), a phone call, or a message."""
+    label = button.label[:LABEL_LIMIT]
+    if button.data is not None:
+        return {
+            "type": "postback",
+            "label": label,
+            "data": button.data[:DATA_LIMIT],
+            "displayText": button.text[:DISPLAY_TEXT_LIMIT],
+        }
+    if button.tel is not None:
+        return {"type": "uri", "label": label, "uri": f"tel:{button.tel}"}
+    return {"type": "message", "label": label, "text": button.text}
 
 
 def _quick_reply(buttons: tuple[Button, ...]) -> dict[str, Any]:
-    items = [
-        {"type": "action", "action": {"type": "message", "label": b.label, "text": b.text}}
-        for b in buttons[:LINE_QUICK_REPLY_LIMIT]
-    ]
-    return {"items": items}
+    return {"items": [{"type": "action", "action": action(b)} for b in buttons[:LINE_QUICK_REPLY_LIMIT]]}
 
 
 def _split_text(text: str) -> list[str]:
@@ -34,15 +51,36 @@ def _split_text(text: str) -> list[str]:
 
 
 def _text_messages(reply: TextReply) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = [{"type": "text", "text": part} for part in _split_text(reply.text)]
+    # LINE refuses an empty text: a reply with nothing to say still says something.
+    text = reply.text if reply.text.strip() else "…"
+    messages: list[dict[str, Any]] = [{"type": "text", "text": part} for part in _split_text(text) if part.strip()]
     if reply.quick_replies:
         messages[-1]["quickReply"] = _quick_reply(reply.quick_replies)
     return messages
 
 
+def _text(text: str | None, **style: Any) -> list[dict[str, Any]]:
+    """A Flex text component, or none at all for an empty text (Flex rejects empty text)."""
+    if text is None or not text.strip():
+        return []
+    return [{"type": "text", "text": text.strip(), "wrap": True, **style}]
+
+
 def _card_message(reply: CardReply) -> dict[str, Any]:
-    body: list[dict[str, Any]] = [{"type": "text", "text": reply.title, "weight": "bold", "size": "lg", "wrap": True}]
-    body += [{"type": "text", "text": line, "wrap": True, "size": "sm", "margin": "md"} for line in reply.lines]
+    body: list[dict[str, Any]] = []
+    if reply.figure and reply.figure.strip():
+        body += _text(reply.title, weight="bold", size="sm", color=MUTED)
+        body += _text(reply.figure, weight="bold", size="xl", color=BRAND_GREEN, margin="sm")
+    else:
+        body += _text(reply.title, weight="bold", size="lg")
+    for line in reply.lines:
+        body += _text(line, size="sm", margin="md")
+    footnote = _text(reply.footnote, size="xxs", color=MUTED, margin="lg")
+    if footnote:
+        body += [{"type": "separator", "margin": "lg"}, *footnote]
+    alt_text = (reply.alt_text.strip() or reply.title.strip() or "ข้อความจาก พม.")[:ALT_TEXT_LIMIT]
+    if not body:
+        body = _text(alt_text, size="sm")
     bubble: dict[str, Any] = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": body}}
     if reply.buttons:
         bubble["footer"] = {
@@ -52,15 +90,15 @@ def _card_message(reply: CardReply) -> dict[str, Any]:
             "contents": [
                 {
                     "type": "button",
-                    "style": "primary",
+                    "style": "primary" if n == 0 else "secondary",
                     "height": "sm",
-                    "color": "#06C755",
-                    "action": {"type": "message", "label": b.label, "text": b.text},
+                    **({"color": BRAND_GREEN} if n == 0 else {}),
+                    "action": action(b),
                 }
-                for b in reply.buttons
+                for n, b in enumerate(reply.buttons)
             ],
         }
-    message: dict[str, Any] = {"type": "flex", "altText": reply.alt_text[:400], "contents": bubble}
+    message: dict[str, Any] = {"type": "flex", "altText": alt_text, "contents": bubble}
     if reply.quick_replies:
         message["quickReply"] = _quick_reply(reply.quick_replies)
     return message
