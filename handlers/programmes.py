@@ -34,6 +34,7 @@ INCREASE_WORDS = ("ขึ้น", "เพิ่ม", "ปรับ", "จริ�
 OWN_MINISTRY = "การพัฒนาสังคมและความมั่นคงของมนุษย์"
 ELDERLY_ALLOWANCE = "elderly_allowance"  # offered when a funeral-grant question may be about a living elder
 NUMBER = re.compile(r"\d+")
+WORDLIKE = re.compile(r"[^\W\d_]")  # a token with a letter in it (Thai vowel and tone marks alone are not)
 AGE_IN_TEXT = re.compile(r"(?<!\d)(\d{1,3})(?!\d)")
 SMALL_RESIDUE = 3  # Thai characters left when a message says nothing but who, an age and "what about"
 MEDIUM_RESIDUE = 12
@@ -177,7 +178,7 @@ def residue(text: str, follow_ups: FollowUps, also: list[str]) -> str:
         rest = rest.replace(word, " ")
     ignored = {*follow_ups.relatives, *follow_ups.fillers}
     tokens = word_tokenize(rest, engine="newmm", keep_whitespace=False)
-    return "".join(t for t in tokens if t.strip() and t not in ignored and not NUMBER.fullmatch(t) and t.isalnum())
+    return "".join(t for t in tokens if t not in ignored and not NUMBER.fullmatch(t) and WORDLIKE.search(t))
 
 
 def relative_in(text: str, follow_ups: FollowUps) -> str | None:
@@ -249,6 +250,8 @@ def read_follow_up(turn: Turn, knowledge: Knowledge) -> FollowUp | None:
     plain = len(left) <= SMALL_RESIDUE
     age = age_of(turn, text, plain)
     person = relative_in(text, follow_ups)
+    if mentions(topic, text) and understanding.intent == topic.intent and exclusion is None and aspect is None:
+        return None  # a new question about the same programme: answered as one
     if understanding.intent == "emergency":
         # NLU's guess, not the danger lexicon: only the plainest follow-ups ("แล้วแม่ 85 ล่ะ", "พ่อยังไม่ตาย").
         if plain and (exclusion is not None or age is not None or person is not None):
@@ -549,7 +552,7 @@ def answer_follow_up(turn: Turn, knowledge: Knowledge, follow_up: FollowUp) -> O
         return Outcome(replies, state=topic_state(turn, programme))
     if programme.needs_words and not follow_up.died and lacks_needed_words(programme, text):
         return unsure_of_death(programme, follow_up.age, turn, knowledge)
-    if follow_up.age is None and follow_up.person is not None and programme.aged_tiers():
+    if follow_up.age is None and follow_up.person is not None and programme.amount_depends_on_age:
         ask = follow_ups.text("ask_age", person=follow_up.person, programme=programme.name)
         state = replace(turn.state, topic=programme.id, requested_slot="age")
         return Outcome([TextReply(ask, with_menu(age_buttons(programme), knowledge))], state=state)

@@ -83,6 +83,8 @@ def everything(card: CardReply) -> str:
         ("ออกวันไหน", "out_of_scope", "เงินเข้าวันไหน", "วันที่ 10"),
         ("ให้ลูกไปยื่นแทนได้มั้ย", "data_rights", "ให้คนอื่นยื่นแทน", "หนังสือมอบอำนาจ"),
         ("มอบอำนาจ", "out_of_scope", "ให้คนอื่นยื่นแทน", "บัตรประชาชนของผู้รับมอบอำนาจ"),
+        ("แม่เดินไม่ไหว ไปเองไม่ได้", "request_help", "ให้คนอื่นยื่นแทน", "หนังสือมอบอำนาจ"),
+        ("สมัครออนไลน์ได้ไหม", "out_of_scope", "ยื่นที่ไหน", "อบต."),
         ("เดือนนี้เงินไม่เข้า", "complaint", "เงินยังไม่เข้า ทำอย่างไร", "อบต./เทศบาล"),
         ("ยังไม่ได้เงินเลย", "child_support_grant", "เงินยังไม่เข้า ทำอย่างไร", "ตรวจสอบ"),
         ("รายได้เท่าไหร่ถึงจะได้", "out_of_scope", "เกณฑ์รายได้", "12 ส.ค. 2566"),
@@ -169,6 +171,13 @@ def test_an_age_after_the_funeral_grant_asks_whether_the_person_has_died() -> No
     assert card_of(living).title == K.programmes[ELDERLY].name and card_of(living).figure == "700 บาท/เดือน"
     _, dead = run(turn(None, topic=FUNERAL, postback=died.data))
     assert card_of(dead).title == K.programmes[FUNERAL].name and card_of(dead).figure == "3,000 บาท"
+
+
+def test_a_death_told_after_the_funeral_grant_gets_the_grant_not_a_question() -> None:
+    t = turn("ขอเงินทำศพค่ะ พ่อเสียเมื่อวาน", "funeral_assistance", topic=FUNERAL, confidence=1.0)
+    assert not programmes.accepts_follow_up(t, K)  # a new question about the same programme
+    card = card_of(run(t)[1])
+    assert card.figure == "3,000 บาท"
 
 
 def test_a_funeral_intent_without_a_death_is_a_question_not_the_grant() -> None:
