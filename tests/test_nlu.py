@@ -203,7 +203,11 @@ def test_every_intent_gets_a_thai_answer(intent: str) -> None:
     handler_name, outcome = run_turn(_turn(Understanding(intent, 0.9)), knowledge)
     assert outcome.replies, intent
     first = outcome.replies[0]
-    shown = first.text if isinstance(first, TextReply) else "\n".join((first.title, *first.lines))
+    shown = (
+        first.text
+        if isinstance(first, TextReply)
+        else "\n".join(x for x in (first.title, first.figure, *first.lines, first.footnote) if x)
+    )
     assert re.search("[\u0e00-\u0e7f]", shown), "the answer is in Thai"
     if handler_name == "routing":
         assert shown == knowledge.intent_replies.intents[intent].answer
