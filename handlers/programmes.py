@@ -1,9 +1,9 @@
 """Programme answers: the figure for the asker first, details behind buttons, and follow-ups on the topic.
 
 Every figure comes from knowledge/programmes (sources recorded in knowledge/SOURCES.md), with its source and
-as-of date on the card. After an
-answer the conversation's topic is the programme, so a short follow-up ("เงินเข้าวันไหน", "แล้วแม่ 85 ล่ะ",
-"รับบำนาญอยู่") is answered about it; the words that mark a follow-up are in knowledge/replies/follow_ups.yaml.
+as-of date on the card. After an answer the conversation's topic is the programme, so a short follow-up
+("เงินเข้าวันไหน", "แล้วแม่ 85 ล่ะ", "รับบำนาญอยู่") is answered about it; the words that mark a follow-up are
+in knowledge/replies/follow_ups.yaml.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ class Programme(BaseModel):
     apply: HowToApply
     warnings: list[str] = []  # Thai: unconfirmed points, rumours, conflicts → "ask the office"
     ask_at: str = Field(min_length=1, max_length=120)  # Thai: where to ask what the catalogue cannot answer
-    # Follow-up answers the fields above do not hold (who may apply for someone, a late payment), FACTS only;
+    # Follow-up answers the fields above do not hold (who may apply for someone, a late payment), SOURCES.md only;
     # an aspect with neither a field nor a detail is answered honestly with `ask_at`.
     details: dict[Aspect, str] = {}
     exclusions: list[Exclusion] = []
