@@ -5,12 +5,12 @@ decides something, and ends with the programmes the person likely qualifies for,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers import forms
-from handlers.base import Outcome, TextReply, Turn
-from handlers.programmes import amount_text, source_line
+from handlers.base import Outcome, Reply, TextReply, Turn
+from handlers.programmes import amount_text, programme_card, source_line
 from knowledge.loader import Button, Knowledge
 from knowledge.programmes import Programme
 
@@ -149,9 +149,7 @@ FORM = forms.Form(
             needed=needs_income,
         ),
     ),
-    finish=lambda turn, slots, knowledge: [
-        TextReply(result_text(slots, knowledge.programmes), tuple(knowledge.replies.main_menu[:12]))
-    ],
+    finish=lambda turn, slots, knowledge: result(slots, knowledge),
     extract=extract,
     intents=frozenset({"eligibility_check"}),
 )
@@ -227,6 +225,22 @@ def result_text(slots: dict[str, Any], programmes: dict[str, Programme]) -> str:
     # Every amount told comes with its source and date.
     lines += [source_line(f.programme, None).replace("ที่มา:", f"ที่มา ({f.programme.name}):") for f in found if f.sure]
     return "\n".join(lines)
+
+
+RESULT_CARDS = 3  # the likely programmes shown as cards; the summary lists them all
+
+
+def result(slots: dict[str, Any], knowledge: Knowledge) -> list[Reply]:
+    """The summary, then a card for each likely programme (figure first, details behind buttons)."""
+    age = known(slots, "age")
+    province = known(slots, "province")
+    sure = [f for f in findings(slots, knowledge.programmes) if f.sure][:RESULT_CARDS]
+    replies: list[Reply] = [TextReply(result_text(slots, knowledge.programmes))]
+    replies += [programme_card(f.programme, age, province, f.reason, knowledge) for f in sure]
+    menu = tuple(knowledge.replies.main_menu[:12])
+    last = replies[-1]
+    replies[-1] = replace(last, quick_replies=menu)
+    return replies
 
 
 def accepts(turn: Turn) -> bool:

@@ -5,10 +5,10 @@ gets the number itself at once."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 
 from handlers.base import Outcome, TextReply, Turn
+from handlers.hotlines import hotline_buttons
 from knowledge.loader import Button, Knowledge
 
 name = "emergency"
@@ -20,13 +20,6 @@ OFFICER_POSTBACK = "emergency=officer"
 STAYS_IN_CONTEXT = frozenset(
     {"out_of_scope", "emergency", "request_help", "complaint", "report_case", "talk_to_officer", "greeting", "thanks"}
 )
-
-
-def dial_buttons(knowledge: Knowledge, numbers: Sequence[str]) -> tuple[Button, ...]:
-    """Buttons that dial: "โทร 191 ตำรวจ" → tel:191."""
-    return tuple(
-        Button(label=f"โทร {knowledge.hotlines.get(n).short}"[:20], text=f"โทร {n}", tel=n) for n in numbers
-    )
 
 
 def kind_of(turn: Turn) -> str:
@@ -67,7 +60,7 @@ def first_reply(turn: Turn, knowledge: Knowledge) -> Outcome:
     kind = turn.understanding.danger or ""
     numbers = knowledge.emergency.kinds[kind or "unknown"].numbers
     buttons = (
-        *dial_buttons(knowledge, numbers),
+        *hotline_buttons(knowledge, numbers),
         Button(label="คุยกับเจ้าหน้าที่", text="ให้เจ้าหน้าที่ติดต่อกลับ", data=OFFICER_POSTBACK),
     )
     state = replace(
@@ -80,7 +73,7 @@ def follow_up(turn: Turn, knowledge: Knowledge) -> Outcome:
     """"ต้องทำยังไงคะ", "โทรหาเพื่อนไม่ติด": what to do now, the numbers for this danger, an officer offered."""
     guide = knowledge.emergency
     kind = guide.kinds.get(kind_of(turn), guide.kinds["unknown"])
-    buttons = dial_buttons(knowledge, kind.numbers)
+    buttons = hotline_buttons(knowledge, kind.numbers)
     if turn.postback_data == OFFICER_POSTBACK:
         return Outcome([TextReply(guide.officer_answer, buttons)], state=turn.state)
     if turn.understanding.intent in ("thanks", "greeting"):
@@ -97,7 +90,7 @@ def hotline_answer(turn: Turn, knowledge: Knowledge, numbers: list[str]) -> Outc
     for number in numbers:
         hotline = knowledge.hotlines.get(number)
         lines.append(f"📞 {number} {hotline.name}: {hotline.what}")
-    return Outcome([TextReply("\n".join(lines), dial_buttons(knowledge, numbers))])
+    return Outcome([TextReply("\n".join(lines), hotline_buttons(knowledge, numbers))])
 
 
 def handle(turn: Turn, knowledge: Knowledge) -> Outcome:

@@ -17,4 +17,5 @@ def hotline_buttons(knowledge: Knowledge, numbers: Sequence[str]) -> tuple[Butto
     for number in numbers:
         if number not in seen:
             seen.append(number)
-    return tuple(Button(label=f"โทร {n}", text=f"โทร {n}", tel=n) for n in seen)
+    # "โทร 191 ตำรวจ": the label says whom the number reaches (LINE allows 20 characters).
+    return tuple(Button(label=f"โทร {knowledge.hotlines.get(n).short}"[:20], text=f"โทร {n}", tel=n) for n in seen)

@@ -372,7 +372,7 @@ def test_every_programme_answer_renders_as_the_sdk_accepts() -> None:
 def test_hotline_buttons_dial() -> None:
     buttons = hotline_buttons(K, ["1300", "191", "1669", "1323", "1300"])
     assert [(b.label, b.text, b.tel) for b in buttons] == [
-        (f"โทร {n}", f"โทร {n}", n) for n in ("1300", "191", "1669", "1323")
+        (f"โทร {K.hotlines.get(n).short}", f"โทร {n}", n) for n in ("1300", "191", "1669", "1323")
     ]
     validate(render.render([TextReply("โทรได้เลยค่ะ", buttons)]))
     with pytest.raises(ValueError, match="1507"):

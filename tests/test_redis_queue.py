@@ -387,7 +387,8 @@ def test_the_screener_survives_a_web_process_restart_its_state_committed_with_th
         return str(reply[0].get("text", ""))
 
     first = helpdesk(["serve"], env)
-    assert "บัตรประจำตัวคนพิการ" in say(first, "เช็คสิทธิให้แม่ อายุ 78")
+    assert "ข้อมูลอ่อนไหว" in say(first, "เช็คสิทธิให้แม่ อายุ 78")
+    assert "บัตรประจำตัวคนพิการ" in say(first, "ยินยอม")
     rows = db_query(sqlite_url, "SELECT state FROM dialogue_states WHERE line_user_id = :uid", uid=uid)
     assert len(rows) == 1 and "eligibility" in str(rows[0]["state"]), "the state is committed with the turn"
     first.kill()
