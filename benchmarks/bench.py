@@ -588,84 +588,11 @@ def cmd_bare_app(port: int) -> int:
     return 0
 
 
-class FakeLine:
-    """A raw ASGI fake of the LINE Messaging API: answers at once and remembers when each reply arrived.
-
-    The bot's SDK client talks to it over HTTP; the benchmark reads GET /stats and GET /replies.
-    """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.replies: dict[str, float] = {}  # replyToken → time.monotonic() at arrival
-        self.pushes: list[tuple[str, float]] = []
-
-    def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        now = time.monotonic()
-        if method == "POST" and path == "/v2/bot/message/reply":
-            request = json.loads(body)
-            token = request.get("replyToken")
-            if token in self.replies:
-                self.counts["reply_rejected"] += 1
-                return 400, b'{"message":"Invalid reply token"}'
-            self.replies[token] = now
-            self.counts["reply"] += 1
-            self.counts["reply_messages"] += len(request.get("messages") or [])
-            return 200, b'{"sentMessages":[]}'
-        if method == "POST" and path == "/v2/bot/message/push":
-            request = json.loads(body)
-            self.pushes.append((str(request.get("to")), now))
-            self.counts["push"] += 1
-            return 200, b'{"sentMessages":[]}'
-        if method == "POST" and path.startswith("/v2/bot/chat/loading/start"):
-            self.counts["loading"] += 1
-            return 202, b"{}"
-        if method == "GET" and path.startswith("/v2/bot/profile/"):
-            self.counts["profile"] += 1
-            uid = path.rsplit("/", 1)[-1]
-            profile = {"userId": uid, "displayName": "สมศรี", "language": "th"}
-            return 200, json.dumps(profile, ensure_ascii=False).encode()
-        if method == "GET" and path == "/stats":
-            return 200, json.dumps(dict(self.counts)).encode()
-        if method == "GET" and path == "/replies":
-            return 200, json.dumps({"replies": self.replies, "pushes": self.pushes}).encode()
-        if method == "POST" and path == "/reset":
-            self.reset()
-            return 200, b"{}"
-        if method == "GET" and path == "/healthz":
-            return 200, b"{}"
-        self.counts[f"unknown {method} {path[:60]}"] += 1
-        return 404, b'{"message":"Not found"}'
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        try:
-            status, payload = self.handle(scope["method"], scope["path"], b"".join(chunks))
-        except Exception as exc:  # a fake must answer, and say why
-            self.counts["fake_error"] += 1
-            status, payload = 500, json.dumps({"message": repr(exc)}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
-
-
 def cmd_fake_line(port: int) -> int:
-    import uvicorn
+    """The shared fake LINE (bot/line/fake.py), lenient, with its /_fake/ control routes."""
+    from bot.line.fake import main
 
-    config = uvicorn.Config(
-        FakeLine(), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    uvicorn.Server(config).run()
-    return 0
+    return main(["--port", str(port), "--access-token", ACCESS_TOKEN])
 
 
 # =====================================================================================================
@@ -1203,7 +1130,7 @@ def commit_latency(database_url: str, count: int) -> dict[str, Any]:
 def wait_answers(fake: Proc, procs: list[Proc], expected: int, deadline: float) -> dict[str, int]:
     stats: dict[str, int] = {}
     while True:
-        stats = http_json("GET", fake.url + "/stats")
+        stats = http_json("GET", fake.url + "/_fake/stats")
         if stats.get("reply", 0) + stats.get("push", 0) >= expected or time.monotonic() >= deadline:
             return stats
         dead = [p for p in procs if not p.alive()]
@@ -1216,7 +1143,7 @@ def e2e_pass(
     plan: Plan, serve: Proc, workers: list[Proc], fake: Proc, *, events: int, users: int, pool: str, cap: float
 ) -> dict[str, Any]:
     """Send `events` webhooks at once; wait (at most `cap` seconds from the first send) for every answer."""
-    http_json("POST", fake.url + "/reset")
+    http_json("POST", fake.url + "/_fake/reset")
     spec = {
         "mode": "batch",
         "host": "127.0.0.1",
@@ -1242,7 +1169,7 @@ def e2e_pass(
         stats = wait_answers(fake, [serve, *workers], sent["accepted"], started + cap)
     cpu = meter.stop()
     cpu["loadgen"] = sent.get("cpu_s", 0.0)
-    received = http_json("GET", fake.url + "/replies", timeout=30)
+    received = http_json("GET", fake.url + "/_fake/replies", timeout=30)
     replies: dict[str, float] = received["replies"]
     sends: dict[str, float] = sent["sends"]
     latencies = [(replies[t] - s) * 1000 for t, s in sends.items() if t in replies]
@@ -1683,7 +1610,7 @@ def main(argv: list[str]) -> int:
             say(f"dropped databases left by an earlier, killed run: {', '.join(leftovers)}")
         fake_port = free_port()
         fake = res.self_command("fake-line", "_fake-line", fake_port)
-        fake.wait_http()
+        fake.wait_http("/_fake/healthz")
         if not args.skip_ingest:
             say("load generator calibration (trivial asyncio server)…")
             mark = time.monotonic()

@@ -22,10 +22,10 @@ import uvicorn
 from bot.app import create_app
 from bot.line.signature import sign
 from bot.settings import Settings
-from tests.support.fake_line import FakeLine, FakeLineServer, free_port
+from tests.support.fake_line import ACCESS_TOKEN, FakeLine, FakeLineServer, free_port
 
 SECRET = "test-channel-secret"
-TOKEN = "test-access-token"
+TOKEN = ACCESS_TOKEN
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 HELPDESK = str(Path(sys.executable).with_name("helpdesk"))

@@ -19,7 +19,7 @@ from bot.queue.base import partition_of
 from bot.runtime import Runtime
 from storage.db import normalise_url
 from tests.conftest import helpdesk_env, make_settings, post_webhook, text_event, user_id
-from tests.support.fake_line import FakeLine
+from tests.support.fake_line import FakeLine, Fault
 from tests.support.processes import eventually, processed_lines, pushes_to, reply_calls
 
 PARTITIONS = 8  # QUEUE_PARTITIONS in helpdesk_env and make_settings
@@ -212,13 +212,13 @@ def test_a_reply_line_accepted_from_a_process_killed_before_it_heard_back_reache
     uid = user_id("killed-after-accept")
     event = text_event(uid, "สวัสดีค่ะ")
     token = event["replyToken"]
-    fake_line.reply_hang_after_accept = 30.0  # LINE delivers the reply, its answer does not come back
+    # LINE delivers the reply; its answer does not come back.
+    fake_line.answers("reply").append(Fault(200, delay=30.0, after_accept=True))
 
     assert post_webhook(first.url, [event]).status_code == 200
     delivered = fake_line.wait_reply(token, timeout=15)
     assert delivered, "the reply never reached LINE"
     first.kill()
-    fake_line.reply_hang_after_accept = 0.0
     outbox_row = "SELECT status, attempt_log, sent_via, last_error FROM outbox WHERE source_event_id = ?"
     [(status, log, _, _)] = sqlite_rows(sqlite_url, outbox_row, (event["webhookEventId"],))
     assert status == "sending"

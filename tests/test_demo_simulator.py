@@ -38,8 +38,8 @@ from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import FollowEvent, ImageMessageContent, MessageEvent, PostbackEvent, TextMessageContent
 
 from bot.demo import build_demo_router
-from bot.demo.fake_line import FakeLinePlatform, InvalidReplyToken, build_fake_line_router
 from bot.demo.simulator import STATIC_DIR, build_simulator_router, new_webhook_event_id, user_id_for
+from bot.line.fake import FakeLinePlatform, InvalidReplyToken, build_fake_line_router
 from bot.settings import Settings
 
 SECRET = "0123456789abcdef0123456789abcdef"

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from bot.engine import run_turn
+from bot.nlu import normalise as normaliser
 from bot.nlu.classifier import IntentModel
 from bot.nlu.evaluate import TEST_FILES, evaluate, load_test_set
 from bot.nlu.features import FeatureSpec, Vectoriser, char_ngram_hashes, terms, word_hash
-from bot.nlu.normalise import clean, strip_tone_marks
+from bot.nlu.normalise import aligned, canonical, clean, strip_tone_marks
 from bot.nlu.pipeline import Understander, warm_up
 from handlers.base import EventKind, Person, TextReply, Turn, Understanding
 from knowledge.loader import INTENTS, get_knowledge
@@ -35,6 +36,45 @@ def test_clean_handles_unicode_digits_and_mark_order() -> None:
     assert clean("ท\u0e48\u0e35") == "ที่"  # tone mark typed before the vowel
     assert clean("ที่่") == "ที่"  # a doubled tone mark
     assert strip_tone_marks("เบี้ยยังชีพ") == "เบียยังชีพ"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("เเม่อายุ๗๒", "แม่อายุ72"),  # two sara e typed for sara ae
+        ("ทํางาน", "ทำงาน"),  # nikhahit + sara aa typed for sara am
+        ("ค่ะะะ", "ค่ะ"),  # a repeated vowel
+        ("ดีี่่ค่ะ", "ดี่ค่ะ"),  # repeated vowel and tone mark
+        ("ไม ่มีเงิน", "ไม มีเงิน"),  # a mark after a space dangles: PyThaiNLP drops it
+        ("แม ่", "แม"),  # ... and no space is left at the end
+        ("่สวัสดีค่ะ", "สวัสดีค่ะ"),  # a mark dangling at the start
+        ("HELLO\u200bค่ะ\x07ok", "helloค่ะ ok"),  # format characters go, control characters are spaces
+    ],
+)
+def test_canonical_form(typed: str, expected: str) -> None:
+    assert canonical(typed) == expected
+
+
+def test_aligned_form_keeps_every_position() -> None:
+    typed = "โทร ๐๘๑-๒๓๔-๕๖๗๘ ค่ะ\u200b"
+    assert aligned(typed) == "โทร 081-234-5678 ค่ะ\u200b"
+    assert len(aligned(typed)) == len(typed)
+
+
+def _samples() -> list[str]:
+    knowledge = get_knowledge()
+    texts = [t for t, _ in load_test_set()] + [e for i in knowledge.intents.values() for e in i.examples]
+    rng = np.random.default_rng(7)
+    alphabet = [*"กขคนมยรวสอหเแโใไะาำๅัิีึืุูํ็่้๊๋์ฺ ๑2", "\u200b", "เเ"]
+    texts += ["".join(rng.choice(alphabet, size=int(rng.integers(1, 10)))) for _ in range(20_000)]
+    return texts
+
+
+def test_pythainlp_normalize_is_skipped_only_when_it_would_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = _samples()
+    fast = [clean(t) for t in samples]
+    monkeypatch.setattr(normaliser, "_NEEDS_PYTHAINLP", re.compile(""))  # always run pythainlp's normalize
+    assert [clean(t) for t in samples] == fast
 
 
 @pytest.mark.parametrize(

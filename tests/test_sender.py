@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.outbox import OutboxMessage
 from tests.conftest import TOKEN, RunningApp, make_settings, post_webhook, text_event, user_id
 from tests.support.db_checks import outbox_rows, query, wait_outbox_settled
-from tests.support.fake_line import Call, FakeLine, FakeLineServer
+from tests.support.fake_line import Call, FakeLine, FakeLineServer, Fault
 
 PUSH = "/v2/bot/message/push"
 REPLY = "/v2/bot/message/reply"
@@ -63,14 +63,7 @@ def fake_server() -> Iterator[FakeLine]:
 @pytest.fixture
 def fake(fake_server: FakeLine) -> FakeLine:
     """The module's fake LINE, forgetting earlier tests' calls and scripts (a server per test is slow to stop)."""
-    with fake_server.lock:
-        for recorded in (fake_server.calls, fake_server.replies, fake_server.pushes, fake_server.contents):
-            recorded.clear()
-        fake_server.accepted_retry_keys.clear()
-        fake_server.push_statuses.clear()
-        fake_server.reply_statuses.clear()
-        fake_server.profile_delay = 0.0
-        fake_server.reply_hang_after_accept = 0.0
+    fake_server.reset()
     return fake_server
 
 
@@ -147,9 +140,8 @@ async def test_push_retried_after_5xx_with_the_same_retry_key(db: Database, send
 async def test_retry_answered_409_means_line_had_accepted_it(db: Database, sender: Sender, fake: FakeLine) -> None:
     row = enqueue(db)
     outbox_id, retry_key = row.id, row.retry_key
-    # LINE accepted the first push but the answer was lost (a 500 on our side): the retry gets 409.
-    fake.accepted_retry_keys.add(retry_key)
-    fake.push_statuses.append(500)
+    # LINE accepted the first push but the answer was lost (a 500 after accepting): the retry gets 409.
+    fake.push_statuses.append(Fault(500, after_accept=True))
 
     await sender.deliver([row])
     after = await wait_status(db, outbox_id, "sent", "failed")
@@ -158,7 +150,7 @@ async def test_retry_answered_409_means_line_had_accepted_it(db: Database, sende
     assert after["attempts"] == 2
     assert after["last_error"] is None
     assert len(fake.calls_to(PUSH)) == 2
-    assert fake.pushes == []  # the fake added nothing: the message was already there
+    assert fake.pushes == [(user_id("sender"), HELLO, retry_key)]  # the 409 added nothing: it was already there
 
 
 async def test_push_400_fails_with_lines_reason_and_is_not_retried(

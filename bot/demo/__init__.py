@@ -1,4 +1,4 @@
-"""Demo mode only: a fake LINE Messaging API (`/fake-line`) and a LINE-like chat simulator (`/simulator`)."""
+"""Demo mode only: the fake LINE platform (bot/line/fake.py) at `/fake-line` and a LINE-like chat simulator."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from bot.demo.fake_line import FakeLinePlatform, build_fake_line_router
 from bot.demo.simulator import build_simulator_router
+from bot.line.fake import FakeLinePlatform, build_fake_line_router
 
 if TYPE_CHECKING:
     from bot.settings import Settings

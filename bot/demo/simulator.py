@@ -19,7 +19,7 @@ import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from bot.demo.fake_line import JSON, USER_ID_PATTERN, FakeLinePlatform, new_message_id, new_quote_token
+from bot.line.fake import JSON, USER_ID_PATTERN, FakeLinePlatform, new_message_id, new_quote_token
 
 if TYPE_CHECKING:
     from bot.settings import Settings

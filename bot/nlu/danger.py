@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.nlu.normalise import strip_tone_marks
+from bot.nlu.normalise import canonical, strip_tone_marks
 from knowledge.loader import DangerLexicon
 
 GAP = "…"
@@ -31,19 +31,19 @@ class DangerMatcher:
     def __init__(self, lexicon: DangerLexicon) -> None:
         self.plain: list[tuple[str, str]] = []
         self.patterns: list[tuple[re.Pattern[str], str, bool]] = []  # (pattern, category, on compact text)
-        for category, phrases in lexicon.categories.items():
-            for phrase in phrases:
+        for category, entries in lexicon.categories.items():
+            for phrase in (canonical(entry) for entry in entries):  # in the form messages are matched in
                 if phrase.replace(GAP, "").isascii():
                     self.patterns.append((_latin_pattern(phrase), category, False))
                 elif GAP in phrase:
                     self.patterns.append((_thai_gap_pattern(phrase), category, True))
                 else:
                     self.plain.append((_compact(phrase), category))
-        harmless = sorted((_compact(p) for p in lexicon.not_danger), key=len, reverse=True)
+        harmless = sorted((_compact(canonical(p)) for p in lexicon.not_danger), key=len, reverse=True)
         self.harmless = re.compile("|".join(re.escape(p) for p in harmless)) if harmless else None
 
     def match(self, text: str) -> str | None:
-        """The danger category the text speaks of, or None."""
+        """The danger category the text speaks of, or None (`text` normalised: bot/nlu/normalise.py)."""
         compact = _compact(text)
         if self.harmless is not None:
             compact = self.harmless.sub("|", compact)

@@ -38,7 +38,6 @@ check digit fails, since a mistyped ID is still someone's ID.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -46,6 +45,8 @@ from typing import Any, Final, Literal
 
 from bot.nlu import geography
 from bot.nlu.geography import LazyPattern
+from bot.nlu.normalise import aligned as aligned_form
+from bot.nlu.normalise import canonical
 
 __all__ = ["extract_entities", "is_valid_national_id", "mask_national_id", "mask_phone", "redact", "warm_up"]
 
@@ -56,31 +57,13 @@ MAX_MONTHLY_INCOME: Final = 10_000_000  # baht; above this a figure is not someo
 DAYS_PER_MONTH: Final = 30  # daily wage x 30: see the module docstring
 MONTHS_PER_YEAR: Final = 12
 
-_THAI_DIGITS: Final = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-_THAI_DIGIT = LazyPattern("[๐-๙]")
-_INVISIBLE = LazyPattern("[\u00ad\u200b-\u200f\u2060\ufeff]")
-_REPEATED_MARK = LazyPattern("([\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])\\1+")
 _THAI_END_EDGE = "(?![\u0e30-\u0e3a\u0e45\u0e47-\u0e4e])"
 
 
 # --- text forms -----------------------------------------------------------------------------------------
-
-
-def _aligned(text: str) -> str:
-    """Thai digits as ASCII digits, same length as `text`, so spans found in it are spans of `text`."""
-    return text.translate(_THAI_DIGITS) if _THAI_DIGIT.search(text) else text
-
-
-def _normalise(aligned: str) -> str:
-    """NFC, no invisible characters, lower case, common Thai typing slips fixed, single spaces (the digits are
-    already ASCII: see `_aligned`)."""
-    text = aligned if unicodedata.is_normalized("NFC", aligned) else unicodedata.normalize("NFC", aligned)
-    if _INVISIBLE.search(text):
-        text = _INVISIBLE.sub("", text)
-    text = text.lower().replace("\u0e4d\u0e32", "\u0e33").replace("เเ", "แ")  # ◌ํ + า typed for ำ; เ + เ for แ
-    if _REPEATED_MARK.search(text):
-        text = _REPEATED_MARK.sub(r"\1", text)
-    return " ".join(text.split())
+# Both come from bot/nlu/normalise.py, the one normaliser: `aligned` (Thai digits only, the same length as the
+# message, so spans of tickets, phones and IDs are spans of the message) and `canonical` (the full clean-up,
+# lower case, not the same length: ages, incomes and provinces are read in it, positions are not reported).
 
 
 # --- ticket IDs, phones and national IDs ----------------------------------------------------------------
@@ -123,7 +106,7 @@ def _check_digit(first12: str) -> int:
 
 def is_valid_national_id(value: str) -> bool:
     """13 digits (Thai digits, dashes and spaces allowed) whose check digit holds."""
-    digits = "".join(ch for ch in _aligned(value) if "0" <= ch <= "9")
+    digits = "".join(ch for ch in aligned_form(value) if "0" <= ch <= "9")
     return len(digits) == 13 and _check_digit(digits[:12]) == int(digits[12])
 
 
@@ -195,7 +178,7 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def mask_national_id(value: str) -> str:
     """Show only the last 4 digits, in the usual grouping: "1-1017-00123-45-6" -> "x-xxxx-xxxx3-45-6"."""
-    digits = "".join(ch for ch in _aligned(value) if "0" <= ch <= "9")
+    digits = "".join(ch for ch in aligned_form(value) if "0" <= ch <= "9")
     if len(digits) != 13:
         return "x" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "x" * len(digits)
     m = "x" * 9 + digits[9:]
@@ -204,7 +187,7 @@ def mask_national_id(value: str) -> str:
 
 def mask_phone(value: str) -> str:
     """Show only the last 4 digits: "081-234-5678" -> "xxx-xxx-5678", "02-123-4567" -> "xx-xxx-4567"."""
-    digits = "".join(ch for ch in _aligned(value) if "0" <= ch <= "9")
+    digits = "".join(ch for ch in aligned_form(value) if "0" <= ch <= "9")
     if len(digits) == 10:
         return f"xxx-xxx-{digits[6:]}"
     if len(digits) == 9:
@@ -214,7 +197,7 @@ def mask_phone(value: str) -> str:
 
 def redact(text: str) -> str:
     """`text` with every phone number and national ID (and 13-digit ID-shaped number) masked."""
-    aligned = _aligned(text)
+    aligned = aligned_form(text)
     if not _HAS_DIGIT.search(aligned):
         return text
     aligned = _blank(aligned, [(s, e) for _, s, e in _tickets(aligned)])
@@ -589,7 +572,7 @@ def extract_entities(text: str, *, expect: Expect | None = None) -> dict[str, An
     that slot.
     """
     entities: dict[str, Any] = {}
-    aligned = _aligned(text)
+    aligned = aligned_form(text)
     spans: list[tuple[int, int]] = []
     if _HAS_DIGIT.search(aligned):
         for ticket_id, start, end in _tickets(aligned):
@@ -601,7 +584,7 @@ def extract_entities(text: str, *, expect: Expect | None = None) -> dict[str, An
                 entities.setdefault(found.kind, found.value)
             spans.append((found.start, found.end))
         aligned = _blank(blanked, spans)
-    norm = _normalise(aligned)
+    norm = canonical(aligned)
     age = _find_age(norm) if _ANY_NUMBER.search(norm) else None
     if age is not None:
         entities["age"] = age[1]

@@ -38,6 +38,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
+from bot.nlu.normalise import canonical
+
 
 class LazyPattern:
     """A regular expression compiled on first use: the ~50 patterns of this module and entities.py cost ~15 ms
@@ -267,7 +269,8 @@ def load_alias_file(text: str | None = None) -> dict[str, Any]:
 
 
 def _clean_name(name: str) -> str:
-    return " ".join(name.strip().lower().split())
+    """Names are keyed in the form messages are searched in (bot/nlu/normalise.py)."""
+    return canonical(name)
 
 
 @cache
