@@ -50,7 +50,7 @@ class StoredData:
     """What is stored about one person, for "ข้อมูลของฉัน" (handlers get it as `Turn.stored`)."""
 
     consents: tuple[ConsentStatus, ...] = ()
-    messages: int = 0  # conversation messages the person sent that are kept
+    messages: int = 0  # messages and button taps the person sent that are kept (follow events are not counted)
     messages_since: datetime | None = None  # the oldest kept conversation message (either direction)
     attachments: int = 0
     attachments_since: datetime | None = None
@@ -96,7 +96,9 @@ def summary(*, db_session: Session, line_user_id: str) -> StoredData:
     )
     inbound = db_session.execute(
         select(func.count(ConversationMessage.id)).where(
-            ConversationMessage.line_user_id == line_user_id, ConversationMessage.direction == Direction.inbound
+            ConversationMessage.line_user_id == line_user_id,
+            ConversationMessage.direction == Direction.inbound,
+            ConversationMessage.kind != "follow",
         )
     ).scalar_one()
     oldest_message = db_session.execute(
