@@ -489,3 +489,22 @@ def test_migration_keeps_earlier_consent_as_the_general_purpose(database_url: st
         assert "erasure_records" not in inspect(database.engine).get_table_names()
     finally:
         database.dispose()
+
+
+def test_finished_outbox_rows_are_purged_after_the_retention_window(db: Database) -> None:
+    old = utcnow() - timedelta(days=10)
+    with db.session() as db_session:
+        rows = [
+            outbox.enqueue(db_session=db_session, line_user_id="U", messages=[{"type": "text", "text": t}])
+            for t in ("old-sent", "old-failed", "old-pending", "new-sent")
+        ]
+        db_session.flush()
+        outbox.mark_sent(db_session=db_session, outbox_id=rows[0].id, via="push")
+        outbox.mark_failed(db_session=db_session, outbox_id=rows[1].id, error="400")
+        outbox.mark_sent(db_session=db_session, outbox_id=rows[3].id, via="reply")
+        for row in rows[:3]:
+            row.created_at = old
+    with db.session() as db_session:
+        assert outbox.purge_finished_older_than(db_session=db_session, age=timedelta(days=7)) == 2
+    left = query(db.url, "SELECT messages FROM outbox ORDER BY id")
+    assert [as_json(r["messages"])[0]["text"] for r in left] == ["old-pending", "new-sent"]
