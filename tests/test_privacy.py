@@ -380,10 +380,14 @@ def test_ambiguous_words_are_not_consent_commands(word: str) -> None:
 
 def test_typed_consent_answers_the_sensitive_question_when_that_was_asked() -> None:
     asked = a_turn("ยินยอมค่ะ", form="eligibility", slot=data_rights.SENSITIVE_SLOT)
-    name, outcome = engine.run_turn(asked, K)
-    assert name == "data_rights"
+    # data_rights on its own reads it as the sensitive purpose and keeps the form …
+    outcome = data_rights.handle(asked, K)
     assert outcome.effects == [RecordConsent("given", VERSION, "sensitive")]
-    assert outcome.state is not None and outcome.state.form == "eligibility"  # the form goes on
+    assert outcome.state is not None and outcome.state.form == "eligibility"
+    # … and through the engine (where the form takes its own question first) the same consent is recorded.
+    _, through_engine = engine.run_turn(asked, K)
+    assert RecordConsent("given", VERSION, "sensitive") in through_engine.effects
+    assert RecordConsent("given", VERSION) not in through_engine.effects
 
 
 def test_sensitive_consent_question_has_postback_buttons() -> None:
