@@ -18,10 +18,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from storage import attachments, conversations, events, migrate, outbox, privacy, users
+from storage import attachments, conversations, dialogue, events, migrate, outbox, privacy, users
 from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
+from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
 from storage.models import Base
 from storage.users import ConsentPurpose, ConsentRecord, ConsentState, LineUser
@@ -508,3 +509,16 @@ def test_finished_outbox_rows_are_purged_after_the_retention_window(db: Database
         assert outbox.purge_finished_older_than(db_session=db_session, age=timedelta(days=7)) == 2
     left = query(db.url, "SELECT messages FROM outbox ORDER BY id")
     assert [as_json(r["messages"])[0]["text"] for r in left] == ["old-pending", "new-sent"]
+
+
+def test_idle_dialogue_states_are_forgotten(db: Database) -> None:
+    with db.session() as db_session:
+        dialogue.save(db_session=db_session, line_user_id="U-idle", state={"form": "eligibility"})
+        dialogue.save(db_session=db_session, line_user_id="U-active", state={"topic": "elderly_allowance"})
+    with db.session() as db_session:
+        idle = db_session.get(DialogueStateRow, "U-idle")
+        assert idle is not None
+        idle.updated_at = utcnow() - timedelta(days=8)
+    with db.session() as db_session:
+        assert dialogue.forget_idle(db_session=db_session, age=timedelta(days=7)) == 1
+    assert [r["line_user_id"] for r in query(db.url, "SELECT line_user_id FROM dialogue_states")] == ["U-active"]
