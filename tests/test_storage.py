@@ -461,7 +461,7 @@ def test_a_finished_inbox_event_keeps_its_id_but_not_its_body(db: Database) -> N
 
 def test_migration_keeps_earlier_consent_as_the_general_purpose(database_url: str) -> None:
     config = migrate.alembic_config(database_url)
-    command.upgrade(config, "9c1d2e3f4a5b")
+    command.upgrade(config, "9c3e51d7a2b4")
     database = Database(database_url)
     try:
         with database.engine.begin() as conn:
@@ -486,7 +486,7 @@ def test_migration_keeps_earlier_consent_as_the_general_purpose(database_url: st
         assert query(database_url, "SELECT consent_state, sensitive_consent_state FROM line_users") == [
             {"consent_state": "given", "sensitive_consent_state": "unknown"}
         ]
-        command.downgrade(config, "9c1d2e3f4a5b")  # and back
+        command.downgrade(config, "9c3e51d7a2b4")  # and back
         assert "erasure_records" not in inspect(database.engine).get_table_names()
     finally:
         database.dispose()

@@ -6,7 +6,7 @@ no extra query. consent_records (the append-only proof) gains the purpose; exist
 erasure_records proves an erasure request was honoured (a date and counts, no content).
 
 Revision ID: e2efda34def6
-Revises: 9c1d2e3f4a5b
+Revises: 9c3e51d7a2b4
 Create Date: 2026-12-02 10:13:43.071015
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'e2efda34def6'
-down_revision = '9c1d2e3f4a5b'
+down_revision = '9c3e51d7a2b4'
 branch_labels = None
 depends_on = None
 
