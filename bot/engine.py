@@ -56,7 +56,11 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "contact_office": contact,
 }
 # Forms register here by the name they keep in the dialogue state; each has `FORM`, `accepts` and `handle`.
-FORM_HANDLERS: dict[str, ModuleType] = {eligibility.FLOW: eligibility, contact.FLOW: contact}
+FORM_HANDLERS: dict[str, ModuleType] = {
+    eligibility.FLOW: eligibility,
+    contact.FLOW: contact,
+    data_rights.ERASE_FORM: data_rights,
+}
 
 
 def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:

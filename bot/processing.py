@@ -29,6 +29,7 @@ from handlers import forms
 from handlers.base import (
     AttachmentInfo,
     DialogueState,
+    EraseMyData,
     EventKind,
     LocationInfo,
     Outcome,
@@ -40,12 +41,12 @@ from handlers.base import (
     Understanding,
 )
 from knowledge.loader import Knowledge
-from storage import attachments, conversations, dialogue, events, outbox, users
+from storage import attachments, conversations, dialogue, events, outbox, privacy, users
 from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
 from storage.outbox import OutboxMessage
-from storage.users import ConsentState
+from storage.users import ConsentPurpose, ConsentState
 
 log = logging.getLogger(__name__)
 
@@ -274,27 +275,41 @@ class EventProcessor:
         else:
             return [], "ignored_type"
 
+        # PDPA: after a decline only what the service needs is kept: no message, attachment or name.
+        keep = users.keeps_content(user)
         attachment = (
-            self._store_attachment(db_session, inbound, prefetched)
+            self._store_attachment(db_session, inbound, prefetched, keep)
             if kind in (EventKind.image, EventKind.file, EventKind.video)
             else None
         )
         state = DialogueState.from_json(dialogue.load(db_session=db_session, line_user_id=user.line_user_id))
         understanding = self._understand(kind, inbound, state)
-        conversations.add_message(
-            db_session=db_session,
-            line_user_id=user.line_user_id,
-            direction=Direction.inbound,
-            kind=kind.value,
-            # PDPA: national IDs and phone numbers are kept masked until a flow collects them with consent.
-            text=redact(inbound.text or inbound.postback_data or "") or None,
-            payload=_inbound_payload(inbound),
-            webhook_event_id=inbound.event_id,
-            line_message_id=inbound.message_id,
-            intent=understanding.intent,
+        if keep:
+            conversations.add_message(
+                db_session=db_session,
+                line_user_id=user.line_user_id,
+                direction=Direction.inbound,
+                kind=kind.value,
+                # PDPA: national IDs and phone numbers are kept masked until a flow collects them with consent.
+                text=redact(inbound.text or inbound.postback_data or "") or None,
+                payload=_inbound_payload(inbound),
+                webhook_event_id=inbound.event_id,
+                line_message_id=inbound.message_id,
+                intent=understanding.intent,
+            )
+        stored = (
+            privacy.summary(db_session=db_session, line_user_id=user.line_user_id)
+            if understanding.intent == "data_rights"
+            else None
         )
         turn = Turn(
-            person=Person(user.line_user_id, user.display_name, user.consent_state.value, is_new),
+            person=Person(
+                user.line_user_id,
+                user.display_name,
+                user.consent_state.value,
+                is_new,
+                sensitive_consent=user.sensitive_consent_state.value,
+            ),
             kind=kind,
             understanding=understanding,
             state=state,
@@ -303,6 +318,7 @@ class EventProcessor:
             attachment=attachment,
             location=LocationInfo(*inbound.location) if inbound.location else None,
             now=time.time(),
+            stored=stored,
         )
         handler_name, outcome = run_turn(turn, self.knowledge)
         metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
@@ -310,7 +326,9 @@ class EventProcessor:
         new_state = outcome.state if outcome.state is not None else state
         if new_state != state:
             dialogue.save(db_session=db_session, line_user_id=user.line_user_id, state=new_state.to_json())
-        rows = self._queue_replies(db_session, inbound, user.line_user_id, outcome.replies, received)
+        rows = self._queue_replies(
+            db_session, inbound, user.line_user_id, outcome.replies, received, record=users.keeps_content(user)
+        )
         return rows, "handled"
 
     def _understand(self, kind: EventKind, inbound: Inbound, state: DialogueState) -> Understanding:
@@ -322,10 +340,12 @@ class EventProcessor:
             return understand(inbound.postback_data)  # a button that sends a command word ("consent:given")
         return Understanding("out_of_scope", 0.0)
 
-    def _store_attachment(self, db_session: Session, inbound: Inbound, prefetched: Prefetched) -> AttachmentInfo:
+    def _store_attachment(
+        self, db_session: Session, inbound: Inbound, prefetched: Prefetched, keep: bool = True
+    ) -> AttachmentInfo:
         limit = self.settings.attachment_max_bytes
         kind = inbound.message_type or "file"
-        if not prefetched.content_fetched or not inbound.user_id or not inbound.message_id:
+        if not keep or not prefetched.content_fetched or not inbound.user_id or not inbound.message_id:
             return AttachmentInfo(None, kind, inbound.file_name, 0, False, False, limit)
         size = inbound.file_size if prefetched.content is None and inbound.file_size else len(prefetched.content or b"")
         row = attachments.save(
@@ -349,6 +369,13 @@ class EventProcessor:
                     user=user,
                     state=ConsentState(effect.state),
                     notice_version=effect.notice_version,
+                    purpose=ConsentPurpose(effect.purpose),
+                )
+            elif isinstance(effect, EraseMyData):
+                privacy.erase(
+                    db_session=db_session,
+                    line_user_id=user.line_user_id,
+                    notice_version=self.knowledge.replies.privacy_notice_version,
                 )
 
     def _queue_replies(
@@ -358,8 +385,11 @@ class EventProcessor:
         line_user_id: str | None,
         replies: list[Reply],
         received: datetime | None,
+        record: bool = True,
     ) -> list[OutboxMessage]:
-        """Outbox rows for the replies: the first request may use the reply token, the rest push."""
+        """Outbox rows for the replies: the first request may use the reply token, the rest push.
+
+        `record` False (the person declined) keeps no transcript of what was said to them."""
         to = line_user_id or inbound.chat_id or "unknown"
         messages = render.render(replies)
         deadline = self._reply_deadline(inbound, received)
@@ -376,7 +406,7 @@ class EventProcessor:
                 claim_for=FRESH_CLAIM,
             )
             rows.append(row)
-        for message in messages:
+        for message in messages if record else []:
             conversations.add_message(
                 db_session=db_session,
                 line_user_id=to,

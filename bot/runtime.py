@@ -18,7 +18,7 @@ from bot.queue.redis_streams import RedisStreamQueue
 from bot.sender import Sender
 from bot.settings import Settings
 from knowledge.loader import get_knowledge
-from storage import events, migrate
+from storage import dialogue, events, migrate, outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -124,4 +124,6 @@ class Runtime:
 
     def _purge(self) -> int:
         with self.db.session() as db_session:
-            return events.purge_older_than(db_session=db_session, age=LEDGER_RETENTION)
+            removed = events.purge_older_than(db_session=db_session, age=LEDGER_RETENTION)
+            removed += outbox.purge_finished_older_than(db_session=db_session, age=LEDGER_RETENTION)
+            return removed + dialogue.forget_idle(db_session=db_session, age=LEDGER_RETENTION)

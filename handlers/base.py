@@ -9,6 +9,10 @@ from urllib.parse import parse_qsl
 
 from knowledge.loader import Button, Knowledge
 
+# What is stored about a person: storage's types (storage imports nothing of ours), re-exported for handlers.
+from storage.privacy import ConsentStatus as ConsentStatus
+from storage.privacy import StoredData as StoredData
+
 
 class EventKind(enum.StrEnum):
     text = "text"
@@ -109,6 +113,8 @@ class Turn:
     attachment: AttachmentInfo | None = None
     location: LocationInfo | None = None
     now: float = 0.0  # seconds since the epoch when the turn runs
+    # What is stored about the person (counts, dates, consents): filled only for the data_rights intent.
+    stored: StoredData | None = None
 
     @property
     def postback(self) -> dict[str, str]:

@@ -13,6 +13,8 @@ def _attachment_text(turn: Turn, knowledge: Knowledge) -> str:
     attachment = turn.attachment
     if turn.kind is EventKind.video:
         return replies.video  # videos are never fetched (only images and files are)
+    if turn.person.consent in ("declined", "withdrawn"):
+        return replies.attachment_not_kept  # PDPA: nothing is stored after a decline
     if attachment is None or not attachment.fetched:
         return replies.attachment_unavailable
     if attachment.too_large:

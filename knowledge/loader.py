@@ -26,6 +26,7 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     "attachment_too_large": {"limit_mb"},
     "location": {"address_part"},
     "bare_age_question": {"age"},
+    "my_data": {"general", "sensitive", "messages", "attachments", "profile", "flow", "tickets_part", "erased_part"},
 }
 
 
@@ -146,6 +147,11 @@ class Replies(BaseModel):
     consent_given: str
     consent_declined: str
     consent_withdrawn: str
+    my_data: str
+    erase_question: str
+    erase_done: str
+    erase_cancelled: str
+    attachment_not_kept: str
     menu_prompt: str
     greeting: str
     fallback: str
@@ -174,6 +180,9 @@ class Replies(BaseModel):
     bare_age_question: str
     main_menu: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
+    sensitive_consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
+    my_data_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
+    erase_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
 
     @model_validator(mode="after")
     def _texts_fit_line_and_placeholders_known(self) -> Replies:

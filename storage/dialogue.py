@@ -4,7 +4,7 @@ apart from the turn's other effects."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, String, delete, select
@@ -44,3 +44,9 @@ def save(*, db_session: Session, line_user_id: str, state: dict[str, Any] | None
 
 def forget(*, db_session: Session, line_user_id: str) -> None:
     db_session.execute(delete(DialogueStateRow).where(DialogueStateRow.line_user_id == line_user_id))
+
+
+def forget_idle(*, db_session: Session, age: timedelta) -> int:
+    """Drop the states of people who have not written for `age` (PDPA: kept no longer than the service needs)."""
+    result = db_session.execute(delete(DialogueStateRow).where(DialogueStateRow.updated_at < utcnow() - age))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -77,7 +77,10 @@ def pending_inbox(*, db_session: Session, limit: int = 10_000) -> list[InboxEven
 
 
 def mark_inbox_done(*, db_session: Session, webhook_event_id: str) -> None:
-    db_session.execute(update(InboxEvent).where(InboxEvent.webhook_event_id == webhook_event_id).values(done=True))
+    """The turn has committed: keep the ID (deduplication) and drop the raw webhook body (PDPA)."""
+    db_session.execute(
+        update(InboxEvent).where(InboxEvent.webhook_event_id == webhook_event_id).values(done=True, payload={})
+    )
 
 
 def was_processed(*, db_session: Session, webhook_event_id: str) -> bool:

@@ -6,6 +6,7 @@ from storage.conversations import ConversationMessage
 from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
 from storage.outbox import OutboxMessage
+from storage.privacy import ErasureRecord
 from storage.users import ConsentRecord, LineUser
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ConsentRecord",
     "ConversationMessage",
     "DialogueStateRow",
+    "ErasureRecord",
     "InboxEvent",
     "LineUser",
     "OutboxMessage",

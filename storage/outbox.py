@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Integer, String, Text, or_, select, text, update
+from sqlalchemy import JSON, Enum, Integer, String, Text, delete, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.base import Base, UtcDateTime, utcnow
@@ -227,3 +227,15 @@ def mark_failed(
         .where(OutboxMessage.id == outbox_id)
         .values(status=OutboxStatus.failed, lease_until=None, last_error=error[:2000], **_log_value(attempt_log))
     )
+
+
+def purge_finished_older_than(*, db_session: Session, age: timedelta) -> int:
+    """Forget sent and failed rows past the retention window: what was said lives in the transcript (when the
+    person consented), so a delivered request need not keep its content."""
+    cutoff = utcnow() - age
+    result = db_session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status.in_((OutboxStatus.sent, OutboxStatus.failed)), OutboxMessage.created_at < cutoff
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
