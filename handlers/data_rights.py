@@ -4,7 +4,7 @@ Consent is recorded only from an explicit decision: the consent buttons (postbac
 "consent=general&state=given") or the typed words "ยินยอม" / "ไม่ยินยอม" / "ถอนความยินยอม". A bare "ตกลง" or
 "ok" answers whatever was asked and is never read as consent. Two purposes: "general" (using the service)
 and "sensitive" (health and disability data, PDPA s.26), the latter asked by the form that needs it with
-`sensitive_consent_question`.
+`forms.sensitive_consent_reply`.
 
 Erasure is a small form: the request ("ลบข้อมูลของฉัน", "ลบข้อมูลผมด้วย", the button) asks for a confirmation
 (form ERASE_FORM); "ยืนยันลบ" (or its postback) returns the EraseMyData effect, anything else cancels politely.
@@ -120,12 +120,6 @@ def decision_of(turn: Turn) -> tuple[str, str] | None:
     if command in WITHDRAW:
         return "all", "withdrawn"
     return None
-
-
-def sensitive_consent_question(knowledge: Knowledge) -> TextReply:
-    """Ask consent for health and disability data at the moment a form needs it (postback buttons)."""
-    replies = knowledge.replies
-    return TextReply(replies.sensitive_consent_question, tuple(replies.sensitive_consent_buttons))
 
 
 def wants_erasure(turn: Turn) -> bool:

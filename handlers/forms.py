@@ -203,12 +203,10 @@ def ask(form: Form, turn: Turn, slots: dict[str, Any], slot: Slot, lead: str = "
 
 
 def sensitive_consent_reply(knowledge: Knowledge) -> TextReply:
-    buttons = (
-        Button(label="ยินยอม", text="ยินยอมให้ใช้ข้อมูลนี้", data="consent=sensitive&state=given"),
-        Button(label="ไม่ยินยอม", text="ไม่ยินยอม ข้ามข้อนี้", data="consent=sensitive&state=declined"),
-        Button(label="ยกเลิก", text="ยกเลิก"),
-    )
-    return TextReply(knowledge.replies.sensitive_consent_question, buttons)
+    """Consent for health and disability data, asked at the moment a form needs it (postback buttons)."""
+    replies = knowledge.replies
+    buttons = (*replies.sensitive_consent_buttons, Button(label="ยกเลิก", text="ยกเลิก"))
+    return TextReply(replies.sensitive_consent_question, buttons)
 
 
 def sensitive_question(form: Form, turn: Turn, slots: dict[str, Any], knowledge: Knowledge, lead: str) -> Outcome:

@@ -14,7 +14,7 @@ import redis
 
 from bot import engine
 from bot.queue.redis_streams import stream_key
-from handlers import data_rights
+from handlers import data_rights, forms
 from handlers.base import (
     DialogueState,
     EraseMyData,
@@ -391,11 +391,12 @@ def test_typed_consent_answers_the_sensitive_question_when_that_was_asked() -> N
 
 
 def test_sensitive_consent_question_has_postback_buttons() -> None:
-    question = data_rights.sensitive_consent_question(K)
+    question = forms.sensitive_consent_reply(K)
     assert question.text == K.replies.sensitive_consent_question
     assert [(b.text, b.data) for b in question.quick_replies] == [
         ("ยินยอม", "consent=sensitive&state=given"),
         ("ไม่ยินยอม", "consent=sensitive&state=declined"),
+        ("ยกเลิก", None),
     ]
     for button in question.quick_replies:
         assert data_rights.is_consent_command(data_rights.normalise(button.data or ""))
