@@ -398,7 +398,7 @@ def test_sensitive_consent_question_has_postback_buttons() -> None:
         ("ไม่ยินยอม", "consent=sensitive&state=declined"),
         ("ยกเลิก", None),
     ]
-    for button in question.quick_replies:
+    for button in question.quick_replies[:2]:
         assert data_rights.is_consent_command(data_rights.normalise(button.data or ""))
 
 
