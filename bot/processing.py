@@ -9,7 +9,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,64 +16,37 @@ from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.engine import run_turn
-from bot.line import render
 from bot.line.client import LineClient
 from bot.line.events import Inbound, parse
+from bot.line.turns import (
+    STORED_MEDIA,
+    Prefetched,
+    event_kind,
+    inbound_payload,
+    location_of,
+    prefetch,
+    received_at,
+    reply_deadline,
+)
 from bot.logs import user_ref
 from bot.nlu import understand
 from bot.nlu.entities import redact
-from bot.sender import FRESH_CLAIM
+from bot.outcome import apply_outcome, queue_replies
 from bot.settings import Settings
 from handlers import forms
-from handlers.base import (
-    AttachmentInfo,
-    DialogueState,
-    EraseMyData,
-    EventKind,
-    LocationInfo,
-    Outcome,
-    Person,
-    RecordConsent,
-    Reply,
-    TextReply,
-    Turn,
-    Understanding,
-)
+from handlers.base import AttachmentInfo, DialogueState, EventKind, Person, TextReply, Turn, Understanding
 from knowledge.loader import Knowledge
-from storage import attachments, conversations, dialogue, events, outbox, privacy, users
+from storage import attachments, conversations, dialogue, events, privacy, users
 from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
 from storage.outbox import OutboxMessage
-from storage.users import ConsentPurpose, ConsentState
 
 log = logging.getLogger(__name__)
 
-MESSAGE_KINDS = {
-    "text": EventKind.text,
-    "image": EventKind.image,
-    "video": EventKind.video,
-    "audio": EventKind.audio,
-    "file": EventKind.file,
-    "location": EventKind.location,
-    "sticker": EventKind.sticker,
-}
 PROFILE_MAX_AGE = timedelta(days=7)
 PROFILES_REMEMBERED = 50_000
 LOADING_AFTER_SECONDS = 0.4  # turns quicker than this never show the animation
-
-
-@dataclass(frozen=True)
-class Prefetched:
-    """What was fetched from LINE before the turn's transaction (never inside it)."""
-
-    display_name: str | None = None
-    language: str | None = None
-    profile_fetched: bool = False
-    content: bytes | None = None
-    content_type: str | None = None
-    content_fetched: bool = False
-    content_too_large: bool = False
 
 
 Deliver = Callable[[list[OutboxMessage]], Awaitable[None]]
@@ -114,7 +86,9 @@ class EventProcessor:
             return
         loading = asyncio.create_task(self._loading_if_slow(inbound))
         try:
-            prefetched = await self._prefetch(inbound, needs_profile)
+            prefetched = await prefetch(
+                self.line, inbound, needs_profile=needs_profile, content_limit=self.settings.attachment_max_bytes
+            )
             rows, result = await asyncio.to_thread(self._commit, inbound, prefetched, received_at(raw))
         finally:
             loading.cancel()
@@ -182,40 +156,6 @@ class EventProcessor:
             fetched = user.profile_fetched_at if user is not None else None
             return False, fetched is None or utcnow() - fetched > PROFILE_MAX_AGE
 
-    async def _prefetch(self, inbound: Inbound, needs_profile: bool) -> Prefetched:
-        profile_task = None
-        if needs_profile:
-            assert inbound.user_id is not None
-            profile_task = asyncio.create_task(self.line.profile(inbound.user_id))
-        fetched: dict[str, Any] = {}
-        wants_content = (
-            inbound.source_type == "user"
-            and inbound.mode == "active"
-            and inbound.message_id
-            and inbound.content_from_line
-            and inbound.message_type in ("image", "file")
-        )
-        if wants_content:
-            assert inbound.message_id is not None
-            limit = self.settings.attachment_max_bytes
-            if inbound.file_size is not None and inbound.file_size > limit:
-                fetched = {"content_too_large": True, "content_fetched": True}
-            else:
-                content = await self.line.content(inbound.message_id)
-                if content is not None:
-                    too_large = len(content.data) > limit
-                    fetched = {
-                        "content": None if too_large else content.data,
-                        "content_type": content.content_type,
-                        "content_fetched": True,
-                        "content_too_large": too_large,
-                    }
-        if profile_task is not None:
-            profile = await profile_task
-            if profile is not None:
-                fetched.update(display_name=profile.display_name, language=profile.language, profile_fetched=True)
-        return Prefetched(**fetched)
-
     async def _loading_if_slow(self, inbound: Inbound) -> None:
         if inbound.source_type != "user" or not inbound.user_id or inbound.type not in ("message", "postback"):
             return
@@ -242,13 +182,11 @@ class EventProcessor:
         prefetched: Prefetched,
         received: datetime | None,
     ) -> tuple[list[OutboxMessage], str]:
+        """Inside the transaction: who it is, whether the event is a turn at all, the turn, its outcome."""
         if inbound.mode != "active":
             return [], "ignored_standby"
         if inbound.source_type in ("group", "room"):
-            if inbound.type == "join":
-                replies: list[Reply] = [TextReply(self.knowledge.replies.group_not_supported)]
-                return self._queue_replies(db_session, inbound, None, replies, received), "group_join"
-            return [], "ignored_group"
+            return self._group_event(db_session, inbound, received)
         if inbound.source_type != "user" or not inbound.user_id:
             return [], "ignored_no_user"
         user, is_new = users.get_or_create(db_session=db_session, line_user_id=inbound.user_id)
@@ -257,31 +195,67 @@ class EventProcessor:
                 db_session=db_session, user=user, display_name=prefetched.display_name, language=prefetched.language
             )
         self._remember_profile(user.line_user_id, user.profile_fetched_at)
+        lifecycle = self._lifecycle_event(db_session, inbound, user)
+        kind = event_kind(inbound)
+        if lifecycle is not None or kind is None:
+            return [], lifecycle or "ignored_type"
+        turn = self._turn(db_session, inbound, prefetched, user, is_new, kind)
+        handler_name, outcome = run_turn(turn, self.knowledge)
+        metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
+        rows = apply_outcome(
+            db_session,
+            user=user,
+            inbound=inbound,
+            outcome=outcome,
+            state_before=turn.state,
+            knowledge=self.knowledge,
+            received=received,
+            fresh_seconds=self.settings.reply_token_fresh_seconds,
+        )
+        return rows, "handled"
+
+    def _group_event(
+        self, db_session: Session, inbound: Inbound, received: datetime | None
+    ) -> tuple[list[OutboxMessage], str]:
+        """Groups and rooms get one polite line when the bot joins, and nothing else (privacy)."""
+        if inbound.type != "join":
+            return [], "ignored_group"
+        rows = queue_replies(
+            db_session,
+            inbound=inbound,
+            to=inbound.chat_id or "unknown",
+            replies=[TextReply(self.knowledge.replies.group_not_supported)],
+            deadline=self._deadline(inbound, received),
+        )
+        return rows, "group_join"
+
+    def _lifecycle_event(self, db_session: Session, inbound: Inbound, user: users.LineUser) -> str | None:
+        """Follow, unfollow and unsend change the user's record; only a follow goes on to a turn."""
         if inbound.type == "unfollow":
             users.mark_unfollowed(db_session=db_session, user=user)
-            return [], "unfollowed"
+            return "unfollowed"
         if inbound.type == "unsend" and inbound.unsent_message_id:
             conversations.forget_unsent(
                 db_session=db_session, line_user_id=user.line_user_id, line_message_id=inbound.unsent_message_id
             )
-            return [], "unsent"
+            return "unsent"
         if inbound.type == "follow":
             users.mark_followed(db_session=db_session, user=user)
-            kind = EventKind.follow
-        elif inbound.type == "postback":
-            kind = EventKind.postback
-        elif inbound.type == "message":
-            kind = MESSAGE_KINDS.get(inbound.message_type or "", EventKind.other_message)
-        else:
-            return [], "ignored_type"
+        return None
 
+    def _turn(
+        self,
+        db_session: Session,
+        inbound: Inbound,
+        prefetched: Prefetched,
+        user: users.LineUser,
+        is_new: bool,
+        kind: EventKind,
+    ) -> Turn:
+        """The turn as handlers see it: the person, what they sent and meant, where the conversation stands."""
         # PDPA: after a decline only what the service needs is kept: no message, attachment or name.
         keep = users.keeps_content(user)
-        attachment = (
-            self._store_attachment(db_session, inbound, prefetched, keep)
-            if kind in (EventKind.image, EventKind.file, EventKind.video)
-            else None
-        )
+        attachment = self._store_attachment(db_session, inbound, prefetched, keep) if kind in STORED_MEDIA else None
         state = DialogueState.from_json(dialogue.load(db_session=db_session, line_user_id=user.line_user_id))
         understanding = self._understand(kind, inbound, state)
         if keep:
@@ -292,7 +266,7 @@ class EventProcessor:
                 kind=kind.value,
                 # PDPA: national IDs and phone numbers are kept masked until a flow collects them with consent.
                 text=redact(inbound.text or inbound.postback_data or "") or None,
-                payload=_inbound_payload(inbound),
+                payload=inbound_payload(inbound),
                 webhook_event_id=inbound.event_id,
                 line_message_id=inbound.message_id,
                 intent=understanding.intent,
@@ -302,34 +276,25 @@ class EventProcessor:
             if understanding.intent == "data_rights"
             else None
         )
-        turn = Turn(
-            person=Person(
-                user.line_user_id,
-                user.display_name,
-                user.consent_state.value,
-                is_new,
-                sensitive_consent=user.sensitive_consent_state.value,
-            ),
+        person = Person(
+            user.line_user_id,
+            user.display_name,
+            user.consent_state.value,
+            is_new,
+            sensitive_consent=user.sensitive_consent_state.value,
+        )
+        return Turn(
+            person=person,
             kind=kind,
             understanding=understanding,
             state=state,
             text=inbound.text,
             postback_data=inbound.postback_data,
             attachment=attachment,
-            location=LocationInfo(*inbound.location) if inbound.location else None,
+            location=location_of(inbound),
             now=time.time(),
             stored=stored,
         )
-        handler_name, outcome = run_turn(turn, self.knowledge)
-        metrics.HANDLER_TURNS.labels(handler=handler_name).inc()
-        self._apply_effects(db_session, user, outcome)
-        new_state = outcome.state if outcome.state is not None else state
-        if new_state != state:
-            dialogue.save(db_session=db_session, line_user_id=user.line_user_id, state=new_state.to_json())
-        rows = self._queue_replies(
-            db_session, inbound, user.line_user_id, outcome.replies, received, record=users.keeps_content(user)
-        )
-        return rows, "handled"
 
     def _understand(self, kind: EventKind, inbound: Inbound, state: DialogueState) -> Understanding:
         """NLU reads the text against what the bot has just asked (a bare "67" after "how old?" is an age)."""
@@ -361,68 +326,8 @@ class EventProcessor:
         )
         return AttachmentInfo(row.id, kind, row.file_name, row.size_bytes, row.too_large, True, limit)
 
-    def _apply_effects(self, db_session: Session, user: users.LineUser, outcome: Outcome) -> None:
-        for effect in outcome.effects:
-            if isinstance(effect, RecordConsent):
-                users.set_consent(
-                    db_session=db_session,
-                    user=user,
-                    state=ConsentState(effect.state),
-                    notice_version=effect.notice_version,
-                    purpose=ConsentPurpose(effect.purpose),
-                )
-            elif isinstance(effect, EraseMyData):
-                privacy.erase(
-                    db_session=db_session,
-                    line_user_id=user.line_user_id,
-                    notice_version=self.knowledge.replies.privacy_notice_version,
-                )
-
-    def _queue_replies(
-        self,
-        db_session: Session,
-        inbound: Inbound,
-        line_user_id: str | None,
-        replies: list[Reply],
-        received: datetime | None,
-        record: bool = True,
-    ) -> list[OutboxMessage]:
-        """Outbox rows for the replies: the first request may use the reply token, the rest push.
-
-        `record` False (the person declined) keeps no transcript of what was said to them."""
-        to = line_user_id or inbound.chat_id or "unknown"
-        messages = render.render(replies)
-        deadline = self._reply_deadline(inbound, received)
-        rows: list[OutboxMessage] = []
-        for index, batch in enumerate(render.batches(messages)):
-            token = inbound.reply_token if index == 0 and deadline is not None else None
-            row = outbox.enqueue(
-                db_session=db_session,
-                line_user_id=to,
-                messages=batch,
-                reply_token=token,
-                reply_deadline=deadline if token else None,
-                source_event_id=inbound.event_id,
-                claim_for=FRESH_CLAIM,
-            )
-            rows.append(row)
-        for message in messages if record else []:
-            conversations.add_message(
-                db_session=db_session,
-                line_user_id=to,
-                direction=Direction.outbound,
-                kind=str(message.get("type")),
-                text=render.plain_text(message),
-                webhook_event_id=inbound.event_id,
-            )
-        return rows
-
-    def _reply_deadline(self, inbound: Inbound, received: datetime | None) -> datetime | None:
-        if not inbound.reply_token:
-            return None
-        fresh = timedelta(seconds=self.settings.reply_token_fresh_seconds)
-        moments = [m for m in (received, _from_ms(inbound.timestamp_ms)) if m is not None]
-        return min(moments) + fresh if moments else utcnow() + fresh
+    def _deadline(self, inbound: Inbound, received: datetime | None) -> datetime | None:
+        return reply_deadline(inbound, received, self.settings.reply_token_fresh_seconds)
 
     def _commit_apology(self, inbound: Inbound, error: str) -> list[OutboxMessage]:
         with self.db.session() as db_session:
@@ -436,32 +341,10 @@ class EventProcessor:
             )
             if inbound.source_type != "user" or not inbound.user_id or inbound.type in ("unfollow", "unsend"):
                 return []
-            return self._queue_replies(
-                db_session, inbound, inbound.user_id, [TextReply(self.knowledge.replies.sorry_error)], None
+            return queue_replies(
+                db_session,
+                inbound=inbound,
+                to=inbound.user_id,
+                replies=[TextReply(self.knowledge.replies.sorry_error)],
+                deadline=self._deadline(inbound, None),
             )
-
-
-def _from_ms(timestamp_ms: int | None) -> datetime | None:
-    if timestamp_ms is None:
-        return None
-    try:
-        return datetime.fromtimestamp(timestamp_ms / 1000, tz=utcnow().tzinfo)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def received_at(raw: dict[str, Any]) -> datetime | None:
-    """When our webhook accepted the event (stamped by bot/webhook.py under a private key)."""
-    stamp = raw.get("_receivedAt")
-    return _from_ms(stamp) if isinstance(stamp, int) else None
-
-
-def _inbound_payload(inbound: Inbound) -> dict[str, Any]:
-    payload: dict[str, Any] = {"type": inbound.message_type or inbound.type}
-    if inbound.sticker:
-        payload["sticker"] = list(inbound.sticker)
-    if inbound.location:
-        payload["location"] = list(inbound.location)
-    if inbound.file_name:
-        payload["file_name"] = inbound.file_name
-    return payload
