@@ -11,7 +11,7 @@ from typing import Any
 from handlers import forms
 from handlers.base import Outcome, Reply, TextReply, Turn
 from handlers.programmes import amount_text, programme_card, source_line
-from knowledge.loader import Button, Knowledge
+from knowledge.loader import Knowledge
 from knowledge.programmes import Programme
 
 name = "eligibility"
@@ -102,14 +102,17 @@ FORM = forms.Form(
             "age",
             "age",
             "ขอทราบอายุของคนที่จะขอสิทธิ์ค่ะ (พิมพ์ตัวเลขได้เลย เช่น 67)",
-            (
-                Button(label="ต่ำกว่า 18", text="ต่ำกว่า 18 ปี", data="slot=age&value=17"),
-                Button(label="18–59 ปี", text="18–59 ปี", data="slot=age&value=40"),
-                Button(label="60–69 ปี", text="60–69 ปี", data="slot=age&value=65"),
-                Button(label="70–79 ปี", text="70–79 ปี", data="slot=age&value=75"),
-                Button(label="80–89 ปี", text="80–89 ปี", data="slot=age&value=85"),
-                Button(label="90 ปีขึ้นไป", text="90 ปีขึ้นไป", data="slot=age&value=90"),
-                Button(label="ยกเลิก", text="ยกเลิก"),
+            forms.range_buttons(
+                "age",
+                # Each range answers with an age inside it that gets the range's rate.
+                [
+                    ("ต่ำกว่า 18", "ต่ำกว่า 18 ปี", 17),
+                    ("18–59 ปี", "18–59 ปี", 40),
+                    ("60–69 ปี", "60–69 ปี", 65),
+                    ("70–79 ปี", "70–79 ปี", 75),
+                    ("80–89 ปี", "80–89 ปี", 85),
+                    ("90 ปีขึ้นไป", "90 ปีขึ้นไป", 90),
+                ],
             ),
         ),
         forms.Slot(
@@ -138,13 +141,15 @@ FORM = forms.Form(
             "monthly_income",
             "monthly_income",
             "รายได้ต่อเดือนของคุณประมาณเท่าไหร่คะ (พิมพ์ตัวเลขได้เลย เช่น 4500)",
-            (
-                Button(label="ไม่มีรายได้", text="ไม่มีรายได้", data="slot=monthly_income&value=0"),
-                Button(label="ไม่เกิน 5,000", text="ไม่เกิน 5,000 บาท", data="slot=monthly_income&value=5000"),
-                Button(label="5,001–8,000", text="5,001–8,000 บาท", data="slot=monthly_income&value=8000"),
-                Button(label="8,001–15,000", text="8,001–15,000 บาท", data="slot=monthly_income&value=15000"),
-                Button(label="มากกว่า 15,000", text="มากกว่า 15,000 บาท", data="slot=monthly_income&value=20000"),
-                Button(label="ยกเลิก", text="ยกเลิก"),
+            forms.range_buttons(
+                "monthly_income",
+                [
+                    ("ไม่มีรายได้", "ไม่มีรายได้", 0),
+                    ("ไม่เกิน 5,000", "ไม่เกิน 5,000 บาท", 5000),
+                    ("5,001–8,000", "5,001–8,000 บาท", 8000),
+                    ("8,001–15,000", "8,001–15,000 บาท", 15000),
+                    ("มากกว่า 15,000", "มากกว่า 15,000 บาท", 20000),
+                ],
             ),
             needed=needs_income,
         ),

@@ -38,8 +38,17 @@ def yes_no_buttons(skip_label: str = "ไม่แน่ใจ") -> tuple[Button
         Button(label="ใช่/มี", text="ใช่ค่ะ", data="answer=yes"),
         Button(label="ไม่ใช่/ไม่มี", text="ไม่มีค่ะ", data="answer=no"),
         Button(label=skip_label, text=skip_label, data="answer=unsure"),
-        Button(label="ยกเลิก", text="ยกเลิก"),
+        CANCEL_BUTTON,
     )
+
+
+CANCEL_BUTTON = Button(label="ยกเลิก", text="ยกเลิก")
+
+
+def range_buttons(slot: str, options: list[tuple[str, str, int]]) -> tuple[Button, ...]:
+    """(label, what the chat shows, value) per range, as postbacks for the slot, and a cancel button."""
+    buttons = (Button(label=label, text=shown, data=f"slot={slot}&value={value}") for label, shown, value in options)
+    return (*buttons, CANCEL_BUTTON)
 
 
 def join(*parts: str) -> str:
@@ -205,7 +214,7 @@ def ask(form: Form, turn: Turn, slots: dict[str, Any], slot: Slot, lead: str = "
 def sensitive_consent_reply(knowledge: Knowledge) -> TextReply:
     """Consent for health and disability data, asked at the moment a form needs it (postback buttons)."""
     replies = knowledge.replies
-    buttons = (*replies.sensitive_consent_buttons, Button(label="ยกเลิก", text="ยกเลิก"))
+    buttons = (*replies.sensitive_consent_buttons, CANCEL_BUTTON)
     return TextReply(replies.sensitive_consent_question, buttons)
 
 
@@ -274,10 +283,7 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
         return _with_effects(ask(form, turn, slots, nxt, lead), effects)
     if form.summary is not None:
         text = join(lead, form.summary(_public(slots)), knowledge.replies.form_confirm_hint)
-        buttons = (
-            Button(label="ยืนยัน", text="ยืนยัน"),
-            Button(label="ยกเลิก", text="ยกเลิก"),
-        )
+        buttons = (Button(label="ยืนยัน", text="ยืนยัน"), CANCEL_BUTTON)
         state_next = replace(state, form=form.name, requested_slot=CONFIRM, expect="yesno", slots=slots)
         return Outcome([TextReply(text, buttons)], effects, state=state_next)
     replies = form.finish(turn, _public(slots), knowledge)

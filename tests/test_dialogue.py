@@ -16,6 +16,7 @@ from knowledge.loader import get_knowledge
 from storage.db import make_engine
 from tests.conftest import event, post_webhook, text_event, user_id
 from tests.support.fake_line import FakeLineServer
+from tests.support.heldout import shown_texts
 from tests.test_conversation import Chat, start_chat
 
 K = get_knowledge()
@@ -31,21 +32,7 @@ def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
 
 def said(messages: list[dict[str, Any]]) -> str:
     """Everything a person sees in these messages: texts, Flex texts, button and quick-reply labels."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("text", "altText", "label"):
-                if isinstance(node.get(key), str):
-                    found.append(node[key])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(messages)
-    return "\n".join(found)
+    return "\n".join(shown_texts(messages))
 
 
 def postback(chat: Chat, uid: str, data: str) -> str:
