@@ -41,6 +41,7 @@ class Understanding:
     answers: str | None = None  # the expected kind this message answers ("age", "yesno", …), if it does
     polarity: str | None = None  # "yes" / "no" / "unsure" when the whole message is such an answer
     people: tuple[tuple[str, int], ...] = ()  # ages by person ("แม่", 72), ("หลาน", 4)
+    text: str = ""  # the message as understood: normalised, a message typed on the English layout repaired
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ WELFARE_CARD_WORDS = ("บัตรคนจน", "บัตรสวัสด�
 CHILD_WORDS = ("ลูกเล็ก", "ลูกอ่อน", "เด็กแรกเกิด", "ทารก", "เพิ่งคลอด", "ลูกยังไม่ถึง 6", "เลี้ยงหลาน", "หลานเล็ก")
 # "เช็คสิทธิให้แม่", "แม่อายุ 72": whom the screener is about, so "แม่ 72 หลาน 4 ขวบ" gives the mother's age.
 SUBJECT = re.compile(r"(?:ให้|ของ|สำหรับ)\s*(?:คุณ)?(แม่|พ่อ|ยาย|ตา|ปู่|ย่า|สามี|ภรรยา|เมีย|ผัว|ลูก|หลาน|พี่|น้อง|ป้า|ลุง|น้า|อา)")
+# "บ่มีรายได้", "ไม่มีเด็กเล็กในบ้าน": facts said as negations in the opening message.
+NEGATED_CARD = re.compile(r"(?:ยังไม่มี|ไม่มี|บ่มี|ยังไม่ได้ทำ|ไม่ได้ทำ)\s*บัตร(?:ประจำตัว)?คนพิการ")
+NO_INCOME = re.compile(r"(?:ไม่มี|บ่มี|ไม่ได้มี|ขาด)\s*รายได้")
+NO_SMALL_CHILD = re.compile(r"(?:ไม่มี|บ่มี)\s*(?:ลูก|เด็ก|หลาน)(?:เล็ก|น้อย|อ่อน|\s*ต่ำกว่า\s*6)?")
 UNSURE = forms.UNSURE_VALUE
 
 
@@ -35,7 +39,7 @@ def stated(text: str, words: tuple[str, ...]) -> bool | None:
 
 def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
     """Every fact this message carries, whatever was asked (the requested slot's bare answer is the form's)."""
-    text = (turn.text or "").strip().lower()
+    text = (turn.understanding.text or turn.text or "").strip().lower()
     found: dict[str, Any] = {}
     understanding = turn.understanding
     entities = understanding.entities
@@ -56,8 +60,8 @@ def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
     for slot in ("monthly_income", "province"):
         if entities.get(slot) is not None:
             found[slot] = entities[slot]
-    if any(word in text for word in DISABILITY_WORDS):
-        found["disabled"] = True
+    if any(word in NEGATED_CARD.sub(" ", text) for word in DISABILITY_WORDS):
+        found["disabled"] = True  # "ไม่มีบัตรคนพิการ" alone says nothing of a disability
     card = stated(text, ("บัตรคนพิการ",))
     if card is not None:
         found["disability_card"] = card
@@ -66,6 +70,10 @@ def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
         found["welfare_card"] = welfare
     if any(word in text for word in CHILD_WORDS):
         found["child_under_6"] = True
+    if NO_SMALL_CHILD.search(text) and "child_under_6" not in found:
+        found["child_under_6"] = False
+    if NO_INCOME.search(text) and "monthly_income" not in found:
+        found["monthly_income"] = 0
     if found.get("disability_card") is True:
         found["disabled"] = True
     return {k: v for k, v in found.items() if slots.get(k) != v}
@@ -241,7 +249,7 @@ def result(slots: dict[str, Any], knowledge: Knowledge) -> list[Reply]:
     province = known(slots, "province")
     sure = [f for f in findings(slots, knowledge.programmes) if f.sure][:RESULT_CARDS]
     replies: list[Reply] = [TextReply(result_text(slots, knowledge.programmes))]
-    replies += [programme_card(f.programme, age, province, f.reason, knowledge) for f in sure]
+    replies += [programme_card(f.programme, age, province, None, knowledge) for f in sure]
     menu = tuple(knowledge.replies.main_menu[:12])
     last = replies[-1]
     replies[-1] = replace(last, quick_replies=menu)

@@ -35,7 +35,7 @@ def in_context(turn: Turn, knowledge: Knowledge) -> bool:
 
 def asked_hotlines(turn: Turn, knowledge: Knowledge) -> list[str]:
     """The hotline numbers a message asks for ("เบอร์รถพยาบาล" → 1669), none when it asks for an office."""
-    text = (turn.text or "").lower()
+    text = (turn.understanding.text or turn.text or "").lower()
     bare = text.strip()
     if any(bare == h.number for h in knowledge.hotlines.hotlines):
         return [bare]  # "1300" alone: what is this number?

@@ -146,6 +146,11 @@ def needs_asking(form: Form, slots: dict[str, Any]) -> Slot | None:
     return next((s for s in form.slots if s.name not in slots and s.needed(slots)), None)
 
 
+def is_sensitive(form: Form, name: str) -> bool:
+    slot = form.slot(name)
+    return slot is not None and slot.sensitive
+
+
 def consent_decision(turn: Turn) -> str | None:
     """'given' or 'declined' when the message answers the sensitive-data consent question."""
     if turn.postback.get("consent") == "sensitive":
@@ -261,6 +266,10 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
             if answered:
                 slots[requested.name] = value
         extracted = form.extract(turn, slots)
+        if sensitive_allowed(turn, slots) is not True:
+            # Having a disability or an illness is sensitive data: not kept before its consent (the person is
+            # asked when the form needs it, and says it again). Not having one reveals nothing and is kept.
+            extracted = {k: v for k, v in extracted.items() if not (v is True and is_sensitive(form, k))}
         slots.update({k: v for k, v in extracted.items() if k not in slots or k.startswith("_")})
         took_facts = any(not k.startswith("_") for k in extracted)
         if requested is not None and requested.name not in slots and not took_facts:

@@ -294,11 +294,15 @@ def age_buttons(programme: Programme) -> list[Button]:
     return buttons
 
 
+MAIN_MENU_BUTTON = Button(label="เมนูหลัก", text="เมนู")
+
+
 def with_menu(buttons: list[Button], knowledge: Knowledge) -> tuple[Button, ...]:
-    """The given buttons, then the main menu's, up to LINE's 13 quick replies."""
-    seen = {b.label for b in buttons}
-    merged = [*buttons, *(b for b in knowledge.replies.main_menu if b.label not in seen)]
-    return tuple(merged[:LINE_QUICK_REPLY_LIMIT])
+    """The next steps for this answer and one button back to the main menu (the whole menu when there are
+    none): a short row the person can read, not every topic of the service after every answer."""
+    if not buttons:
+        return tuple(knowledge.replies.main_menu[:LINE_QUICK_REPLY_LIMIT])
+    return (*buttons[: LINE_QUICK_REPLY_LIMIT - 1], MAIN_MENU_BUTTON)
 
 
 def short_name(programme: Programme, knowledge: Knowledge) -> str:

@@ -189,3 +189,8 @@ def test_asking_for_a_hotline_gets_the_number_at_once(chat: Chat, question: str,
 def test_a_bare_number_is_never_an_emergency(chat: Chat, number: str) -> None:
     reply = said(chat.say(user_id(f"bare-number-{number}"), number))
     assert "ถ้ามีอันตรายตอนนี้" not in reply
+
+
+def test_a_hotline_question_typed_on_the_english_layout_gets_the_number(chat: Chat) -> None:
+    reply = said(chat.say(user_id("hotline-layout"), "g[viN9ei;0"))  # "เบอร์ตำรวจ" on the English layout
+    assert "191" in reply

@@ -130,3 +130,26 @@ def test_contact_office_asks_the_province_then_answers() -> None:
 def test_bangkok_has_no_provincial_office() -> None:
     _, answer = converse("พมจ กรุงเทพ อยู่ไหน")
     assert "ไม่มี พมจ." in answer and "สำนักงานเขต" in answer
+
+
+def test_no_disability_card_says_nothing_of_a_disability() -> None:
+    chat = Chat()
+    chat.say("เช็คสิทธิให้แม่ แม่ 68 ไม่มีบัตรคนพิการ")
+    assert chat.state.slots.get("disability_card") is False
+    assert "disabled" not in chat.state.slots, "the form asks; it does not assume"
+
+
+def test_negations_in_the_opening_message_fill_their_slots() -> None:
+    chat = Chat()
+    chat.say("อยากเช็คสิทธิ์ให้แม่เด้อ บ่มีรายได้ บ่มีเด็กน้อยในบ้าน")
+    assert chat.state.slots.get("monthly_income") == 0
+    assert chat.state.slots.get("child_under_6") is False
+
+
+def test_a_disability_is_not_kept_before_its_consent() -> None:
+    chat = Chat(sensitive_consent="unknown")
+    answer = chat.say("เช็คสิทธิให้พ่อ อายุ 70 พิการขา")
+    assert "ข้อมูลอ่อนไหว" in answer
+    assert "disabled" not in chat.state.slots and chat.state.slots.get("age") == 70
+    chat.say("ไม่ยินยอม")
+    assert chat.state.slots.get("disabled") == "unsure", "declined: never asked, never kept"

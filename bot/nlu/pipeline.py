@@ -81,15 +81,16 @@ class Understander:
     def understand(self, text: str, expect: str | None = None) -> Understanding:
         """One message; `expect` is the kind of answer the bot has just asked for ("age", "monthly_income",
         "province", "yesno"), so that a bare "67", "๖๗", "หกสิบเจ็ด", "เชียงใหม่" or "ไม่มีค่ะ" is read as it."""
-        if expect is None:
-            return self.understand_many([text])[0]
         return self.read_answer(text, expect, self.understand_many([text])[0])
 
-    def read_answer(self, text: str, expect: str, understanding: Understanding) -> Understanding:
+    def read_answer(self, text: str, expect: str | None, understanding: Understanding) -> Understanding:
+        """What a conversation needs beyond the intent: the text as understood (layout repaired), yes/no,
+        ages by person, and whether the message answers what was asked."""
         entities = dict(understanding.entities)
         if expect in ENTITY_KINDS and expect not in entities:
             entities.update({k: v for k, v in extract_entities(text, expect=expect).items() if k == expect})  # type: ignore[arg-type]
-        answer_polarity = polarity(self.normalise(text).text)
+        normalised = self.normalise(text).text
+        answer_polarity = polarity(normalised)
         answers = expect if expect in entities or (expect == "yesno" and answer_polarity) else None
         if answers and understanding.intent == "emergency" and understanding.danger is None:
             # A bare answer to our own question is not a cry for help unless it says so in words.
@@ -99,7 +100,8 @@ class Understander:
             entities=entities,
             answers=answers,
             polarity=answer_polarity,
-            people=ages_of_people(text),
+            people=ages_of_people(normalised),
+            text=normalised,
         )
 
     def understand_many(self, texts: Sequence[str]) -> list[Understanding]:
