@@ -65,6 +65,10 @@ def extract(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
     card = stated(text, ("บัตรคนพิการ",))
     if card is not None:
         found["disability_card"] = card
+        if card is False and "disabled" not in found and turn.state.requested_slot != "disability_card":
+            # Volunteered "ไม่มีบัตรคนพิการ" with no word of a disability: nothing to ask about it.
+            # (The card question itself invites "ไม่มี" from a person disabled without a card: that is asked.)
+            found["disabled"] = False
     welfare = stated(text, WELFARE_CARD_WORDS)
     if welfare is not None:
         found["welfare_card"] = welfare

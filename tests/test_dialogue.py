@@ -194,3 +194,11 @@ def test_a_bare_number_is_never_an_emergency(chat: Chat, number: str) -> None:
 def test_a_hotline_question_typed_on_the_english_layout_gets_the_number(chat: Chat) -> None:
     reply = said(chat.say(user_id("hotline-layout"), "g[viN9ei;0"))  # "เบอร์ตำรวจ" on the English layout
     assert "191" in reply
+
+
+def test_a_shared_location_answers_which_province(chat: Chat) -> None:
+    uid = user_id("location-province")
+    assert "จังหวัดไหน" in said(chat.say(uid, "ขอที่อยู่ พมจ. ใกล้บ้านหน่อยค่ะ"))
+    where = {"type": "location", "title": "บ้าน", "address": "ต.ในเมือง อ.เมืองขอนแก่น จ.ขอนแก่น 40000"}
+    reply = said(chat.message(uid, {**where, "latitude": 16.44, "longitude": 102.83}))
+    assert "จังหวัดขอนแก่น" in reply and "จังหวัดไหน" not in reply

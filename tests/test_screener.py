@@ -132,11 +132,15 @@ def test_bangkok_has_no_provincial_office() -> None:
     assert "ไม่มี พมจ." in answer and "สำนักงานเขต" in answer
 
 
-def test_no_disability_card_says_nothing_of_a_disability() -> None:
+def test_a_volunteered_no_card_is_no_disability_but_a_no_to_the_card_question_asks_on() -> None:
     chat = Chat()
     chat.say("เช็คสิทธิให้แม่ แม่ 68 ไม่มีบัตรคนพิการ")
     assert chat.state.slots.get("disability_card") is False
-    assert "disabled" not in chat.state.slots, "the form asks; it does not assume"
+    assert chat.state.slots.get("disabled") is False, "no card and no word of a disability: not asked"
+    chat = Chat()
+    chat.say("เช็คสิทธิให้แม่ แม่ 68")
+    chat.say("ไม่มีค่ะ")  # to the card question, which invites "no" from a person disabled without a card
+    assert chat.state.requested_slot == "disabled"
 
 
 def test_negations_in_the_opening_message_fill_their_slots() -> None:
