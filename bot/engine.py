@@ -86,6 +86,8 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         return emergency
     if programmes.accepts_follow_up(turn, knowledge):
         return programmes
+    if turn.understanding.polarity and turn.kind is EventKind.text:
+        return small_talk  # a bare "ไม่มีค่ะ" or "ok" with nothing asked: acknowledged, not read as a request
     if turn.understanding.intent in knowledge.programme_intents():
         return programmes
     return INTENT_HANDLERS.get(turn.understanding.intent, routing)

@@ -146,6 +146,15 @@ def needs_asking(form: Form, slots: dict[str, Any]) -> Slot | None:
     return next((s for s in form.slots if s.name not in slots and s.needed(slots)), None)
 
 
+def keepable(form: Form, turn: Turn, extracted: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
+    """The extracted facts the form may keep: having a disability or an illness is sensitive data, not kept
+    before its consent (the person is asked when the form needs it, and says it again); not having one
+    reveals nothing and is kept."""
+    if sensitive_allowed(turn, slots) is True:
+        return extracted
+    return {k: v for k, v in extracted.items() if not (v is True and is_sensitive(form, k))}
+
+
 def is_sensitive(form: Form, name: str) -> bool:
     slot = form.slot(name)
     return slot is not None and slot.sensitive
@@ -191,7 +200,7 @@ def accepts(form: Form, turn: Turn) -> bool:
     if requested is not None and requested.kind != "text" and bare_answer(requested, turn)[0]:
         return True
     slot_names = {slot.name for slot in form.slots}
-    if slot_names & set(form.extract(turn, dict(state.slots))):
+    if slot_names & set(keepable(form, turn, form.extract(turn, dict(state.slots)), dict(state.slots))):
         return True
     understanding = turn.understanding
     if understanding.intent in form.intents:
@@ -265,11 +274,7 @@ def run(form: Form, turn: Turn, knowledge: Knowledge) -> Outcome:
             answered, value = bare_answer(requested, turn)
             if answered:
                 slots[requested.name] = value
-        extracted = form.extract(turn, slots)
-        if sensitive_allowed(turn, slots) is not True:
-            # Having a disability or an illness is sensitive data: not kept before its consent (the person is
-            # asked when the form needs it, and says it again). Not having one reveals nothing and is kept.
-            extracted = {k: v for k, v in extracted.items() if not (v is True and is_sensitive(form, k))}
+        extracted = keepable(form, turn, form.extract(turn, slots), slots)
         slots.update({k: v for k, v in extracted.items() if k not in slots or k.startswith("_")})
         took_facts = any(not k.startswith("_") for k in extracted)
         if requested is not None and requested.name not in slots and not took_facts:

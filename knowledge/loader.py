@@ -178,6 +178,7 @@ class Replies(BaseModel):
     form_back_to_confirm: str
     form_expired: str
     bare_age_question: str
+    acknowledged: str
     main_menu: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)
     sensitive_consent_buttons: list[Button] = Field(max_length=LINE_QUICK_REPLY_LIMIT)

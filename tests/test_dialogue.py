@@ -202,3 +202,16 @@ def test_a_shared_location_answers_which_province(chat: Chat) -> None:
     where = {"type": "location", "title": "บ้าน", "address": "ต.ในเมือง อ.เมืองขอนแก่น จ.ขอนแก่น 40000"}
     reply = said(chat.message(uid, {**where, "latitude": 16.44, "longitude": 102.83}))
     assert "จังหวัดขอนแก่น" in reply and "จังหวัดไหน" not in reply
+
+
+def test_a_side_question_that_names_a_disability_programme_is_answered_not_taken_as_a_fact(chat: Chat) -> None:
+    uid = user_id("side-question-disability")
+    chat.say(uid, "เช็คสิทธิ์ให้แม่ค่ะ")
+    messages = chat.say(uid, "ขอถามก่อน เบี้ยคนพิการได้เท่าไหร่คะ")
+    assert "800" in said(messages) and K.replies.form_not_understood not in said(messages)
+    assert AGE_QUESTION in said(messages[-1:])
+
+
+def test_a_bare_no_with_nothing_asked_is_acknowledged(chat: Chat) -> None:
+    reply = said(chat.say(user_id("bare-no"), "ไม่มีค่ะ"))
+    assert K.replies.acknowledged in reply
