@@ -235,7 +235,7 @@ def read_follow_up(turn: Turn, knowledge: Knowledge) -> FollowUp | None:
         return None
     follow_ups = knowledge.follow_ups
     text = normalised(turn.text)
-    if any(word in text for word in follow_ups.not_follow_up) or "emergency" in understanding.alternatives:
+    if any(word in text for word in follow_ups.not_follow_up):
         return None
     if switch_in(text, topic, knowledge) is not None:
         return None
@@ -252,8 +252,9 @@ def read_follow_up(turn: Turn, knowledge: Knowledge) -> FollowUp | None:
     person = relative_in(text, follow_ups)
     if mentions(topic, text) and understanding.intent == topic.intent and exclusion is None and aspect is None:
         return None  # a new question about the same programme: answered as one
-    if understanding.intent == "emergency":
-        # NLU's guess, not the danger lexicon: only the plainest follow-ups ("แล้วแม่ 85 ล่ะ", "พ่อยังไม่ตาย").
+    if understanding.intent == "emergency" or "emergency" in understanding.alternatives:
+        # NLU's guess (or its doubt), not the danger lexicon: only the plainest follow-ups ("แล้วแม่ 85 ล่ะ",
+        # "พ่อยังไม่ตาย"); anything more goes to the emergency reply or its "did you mean".
         if plain and (exclusion is not None or age is not None or person is not None):
             return FollowUp(topic, aspect, exclusion, age, person)
         return None

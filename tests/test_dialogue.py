@@ -215,3 +215,10 @@ def test_a_side_question_that_names_a_disability_programme_is_answered_not_taken
 def test_a_bare_no_with_nothing_asked_is_acknowledged(chat: Chat) -> None:
     reply = said(chat.say(user_id("bare-no"), "ไม่มีค่ะ"))
     assert K.replies.acknowledged in reply
+
+
+def test_a_relative_and_an_age_after_a_programme_answer_gets_that_persons_figure(chat: Chat) -> None:
+    uid = user_id("relative-age-follow-up")
+    assert "700" in said(chat.say(uid, "แม่อายุ 72 ได้เบี้ยเท่าไหร่คะ"))
+    reply = said(chat.say(uid, "แล้วพ่อ 85 ล่ะ"))
+    assert "800" in reply and "ถ้ามีอันตรายตอนนี้" not in reply
