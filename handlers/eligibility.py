@@ -179,6 +179,7 @@ class Finding:
     programme: Programme
     sure: bool
     reason: str
+    about_the_person: bool = True  # False when the programme is for someone else in the home (a small child)
 
 
 def findings(slots: dict[str, Any], programmes: dict[str, Programme]) -> list[Finding]:
@@ -191,7 +192,7 @@ def findings(slots: dict[str, Any], programmes: dict[str, Programme]) -> list[Fi
 
     def add(pid: str, sure: bool, reason: str) -> None:
         if pid in programmes:
-            out.append(Finding(programmes[pid], sure, reason))
+            out.append(Finding(programmes[pid], sure, reason, about_the_person=pid not in FOR_A_CHILD))
 
     if isinstance(age, int) and age >= 60:
         tier = programmes["elderly_allowance"].tier_for_age(age)
@@ -244,6 +245,7 @@ def result_text(slots: dict[str, Any], programmes: dict[str, Programme]) -> str:
     return "\n".join(lines)
 
 
+FOR_A_CHILD = frozenset({"child_support_grant"})  # its age rules are the child's, not the person's checked
 RESULT_CARDS = 3  # the likely programmes shown as cards; the summary lists them all
 
 
@@ -253,7 +255,9 @@ def result(slots: dict[str, Any], knowledge: Knowledge) -> list[Reply]:
     province = known(slots, "province")
     sure = [f for f in findings(slots, knowledge.programmes) if f.sure][:RESULT_CARDS]
     replies: list[Reply] = [TextReply(result_text(slots, knowledge.programmes))]
-    replies += [programme_card(f.programme, age, province, None, knowledge) for f in sure]
+    replies += [
+        programme_card(f.programme, age if f.about_the_person else None, province, None, knowledge) for f in sure
+    ]
     menu = tuple(knowledge.replies.main_menu[:12])
     last = replies[-1]
     replies[-1] = replace(last, quick_replies=menu)

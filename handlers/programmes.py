@@ -255,7 +255,7 @@ def read_follow_up(turn: Turn, knowledge: Knowledge) -> FollowUp | None:
     if understanding.intent == "emergency" or "emergency" in understanding.alternatives:
         # NLU's guess (or its doubt), not the danger lexicon: only the plainest follow-ups ("แล้วแม่ 85 ล่ะ",
         # "พ่อยังไม่ตาย"); anything more goes to the emergency reply or its "did you mean".
-        if plain and (exclusion is not None or age is not None or person is not None):
+        if plain and (exclusion is not None or aspect is not None or age is not None or person is not None):
             return FollowUp(topic, aspect, exclusion, age, person)
         return None
     if exclusion is not None or aspect is not None:

@@ -222,3 +222,11 @@ def test_a_relative_and_an_age_after_a_programme_answer_gets_that_persons_figure
     assert "700" in said(chat.say(uid, "แม่อายุ 72 ได้เบี้ยเท่าไหร่คะ"))
     reply = said(chat.say(uid, "แล้วพ่อ 85 ล่ะ"))
     assert "800" in reply and "ถ้ามีอันตรายตอนนี้" not in reply
+
+
+def test_a_follow_up_after_a_side_answer_is_still_about_the_programme(chat: Chat) -> None:
+    uid = user_id("follow-up-after-complaint")
+    chat.say(uid, "เบี้ยผู้สูงอายุ")
+    chat.say(uid, "อยากร้องเรียน อบต ไม่จ่ายเบี้ยแม่ 3 เดือนแล้ว")
+    reply = said(chat.say(uid, "แล้วเงินเข้าวันไหนนะ"))
+    assert "วันที่ 10" in reply and "ถ้ามีอันตรายตอนนี้" not in reply
