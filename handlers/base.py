@@ -103,6 +103,57 @@ class DialogueState:
         return cls(**known)
 
 
+# --- tickets: the narrow port handlers act through (docs/tickets.md) --------------------------------
+
+
+TICKET_KINDS = ("complaint", "help_request", "case_report", "emergency", "handoff")
+TICKET_STATUSES = ("new", "acknowledged", "in_progress", "waiting_citizen", "resolved", "closed")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    kind: str  # one of TICKET_KINDS
+    summary: str  # one line for the officers' queue
+    details: dict[str, Any] = field(default_factory=dict)  # the form's slots
+    urgency: str = "normal"  # "normal" | "urgent"
+    province: str | None = None  # official Thai name; None: the central queue routes it
+    location: LocationInfo | None = None
+    phone: str | None = None  # digits; stored encrypted, shown masked
+    contact_consent: bool = False  # the person agreed to be called back
+    attachment_ids: tuple[int, ...] = ()
+    legal_basis: str | None = None  # why it was opened without the person's consent (a child in danger)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as its citizen may see it."""
+
+    id: str
+    kind: str
+    status: str
+    urgency: str
+    province: str | None
+    created_at: float  # seconds since the epoch
+    last_public_update: str | None = None  # the last public event, in Thai
+    last_public_at: float | None = None
+
+
+class TicketPort(Protocol):
+    """What a handler may do with tickets, for the person of the turn, inside the turn's transaction."""
+
+    def open(self, ticket: NewTicket) -> str: ...
+
+    def mine(self, limit: int = 5) -> list[TicketView]: ...
+
+    def find(self, ticket_id: str) -> TicketView | None: ...
+
+    def add_message(self, ticket_id: str, text: str | None, attachment_id: int | None = None) -> bool: ...
+
+    def withdraw(self, ticket_id: str) -> bool: ...
+
+    def held_handoff(self) -> TicketView | None: ...
+
+
 @dataclass(frozen=True)
 class Turn:
     person: Person
@@ -116,6 +167,7 @@ class Turn:
     now: float = 0.0  # seconds since the epoch when the turn runs
     # What is stored about the person (counts, dates, consents): filled only for the data_rights intent.
     stored: StoredData | None = None
+    tickets: TicketPort | None = None  # None where no tickets can be opened (unit tests without a fake)
 
     @property
     def postback(self) -> dict[str, str]:
