@@ -13,17 +13,22 @@ from dataclasses import replace
 from types import ModuleType
 
 from handlers import (
+    complaint,
     contact,
     data_rights,
     eligibility,
     emergency,
+    emergency_ticket,
     fallback,
     forms,
+    handoff,
+    help_request,
     media,
     menu,
     programmes,
     routing,
     small_talk,
+    ticket_status,
     welcome,
 )
 from handlers.base import DialogueState, EventKind, Outcome, TextReply, Turn
@@ -54,12 +59,21 @@ INTENT_HANDLERS: dict[str, ModuleType] = {
     "out_of_scope": fallback,
     "eligibility_check": eligibility,
     "contact_office": contact,
+    "complaint": complaint,
+    "request_help": help_request,
+    "ticket_status": ticket_status,
+    "talk_to_officer": handoff,
 }
 # Forms register here by the name they keep in the dialogue state; each has `FORM`, `accepts` and `handle`.
 FORM_HANDLERS: dict[str, ModuleType] = {
     eligibility.FLOW: eligibility,
     contact.FLOW: contact,
     data_rights.ERASE_FORM: data_rights,
+    complaint.FLOW: complaint,
+    help_request.FLOW: help_request,
+    handoff.FLOW: handoff,
+    emergency_ticket.FLOW: emergency_ticket,
+    **{flow: ticket_status for flow in ticket_status.FLOWS},
 }
 
 
@@ -72,12 +86,16 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         turn.understanding.danger is None and programmes.accepts_follow_up(turn, knowledge)
     ):
         return emergency
+    if handoff.held(turn) is not None:
+        return handoff  # an officer holds the chat: the message goes into the ticket
     form = FORM_HANDLERS.get(turn.state.form or "")
     asked_sensitive_consent = turn.state.requested_slot == forms.SENSITIVE_CONSENT
     if form is not None and asked_sensitive_consent and form.accepts(turn):
         return form  # "ยินยอม" here answers the form's own question about sensitive data
     if data_rights.is_consent_command(data_rights.command_of(turn)):
         return data_rights
+    if ticket_status.claims(turn):
+        return ticket_status  # a ticket's button (rate, reopen, add, withdraw) or "ยังไม่ได้รับการแก้ไข"
     if form is not None and form.accepts(turn):
         return form
     if turn.kind in MEDIA_KINDS:

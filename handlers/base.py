@@ -136,6 +136,11 @@ class TicketView:
     created_at: float  # seconds since the epoch
     last_public_update: str | None = None  # the last public event, in Thai
     last_public_at: float | None = None
+    resolved_at: float | None = None  # when it was last resolved (a reopen is allowed for REOPEN_DAYS after)
+    summary: str | None = None  # the one line the person's report became
+
+
+REOPEN_DAYS = 7  # "ยังไม่ได้รับการแก้ไข" within this many days of `resolved` reopens the ticket
 
 
 class TicketPort(Protocol):
@@ -152,6 +157,14 @@ class TicketPort(Protocol):
     def withdraw(self, ticket_id: str) -> bool: ...
 
     def held_handoff(self) -> TicketView | None: ...
+
+    def rate(self, ticket_id: str, score: int, comment: str | None = None) -> bool:
+        """The person's 1–5 satisfaction (and optional comment) for their own resolved or closed ticket."""
+        ...
+
+    def reopen(self, ticket_id: str, text: str | None = None) -> bool:
+        """"ยังไม่ได้รับการแก้ไข": back to in_progress when resolved within REOPEN_DAYS; False otherwise."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from handlers.base import Outcome, TextReply, Turn
+from handlers import emergency_ticket
+from handlers.base import Outcome, Reply, TextReply, Turn
 from handlers.hotlines import hotline_buttons
 from knowledge.loader import Button, Knowledge
 
@@ -45,17 +46,18 @@ def asked_hotlines(turn: Turn, knowledge: Knowledge) -> list[str]:
 
 
 def follows_up(turn: Turn, knowledge: Knowledge) -> bool:
-    """In an emergency context, whether this message is still about the emergency."""
-    if not in_context(turn, knowledge):
-        return False
+    """In an emergency context, whether this message is still about the emergency (the officer button always is)."""
     if turn.postback_data == OFFICER_POSTBACK:
         return True
+    if not in_context(turn, knowledge):
+        return False
     understanding = turn.understanding
     return understanding.intent in STAYS_IN_CONTEXT or understanding.confidence < 0.8
 
 
 def first_reply(turn: Turn, knowledge: Knowledge) -> Outcome:
-    """The hotlines at once; a flow in progress is dropped, the emergency context begins."""
+    """The hotlines at once; a flow in progress is dropped, the emergency context begins. When the danger is to
+    a child, an urgent ticket is opened in the same turn, its ID in a second message after the hotlines."""
     answer = knowledge.intent_replies.intents["emergency"].answer
     kind = turn.understanding.danger or ""
     numbers = knowledge.emergency.kinds[kind or "unknown"].numbers
@@ -63,10 +65,21 @@ def first_reply(turn: Turn, knowledge: Knowledge) -> Outcome:
         *hotline_buttons(knowledge, numbers),
         Button(label="คุยกับเจ้าหน้าที่", text="ให้เจ้าหน้าที่ติดต่อกลับ", data=OFFICER_POSTBACK),
     )
+    province = turn.understanding.entities.get("province")
     state = replace(
-        turn.state, form=None, requested_slot=None, expect=None, slots={}, emergency=kind, emergency_at=turn.now
+        turn.state,
+        form=None,
+        requested_slot=None,
+        expect=None,
+        slots={"province": province} if isinstance(province, str) else {},  # for the officer button's ticket
+        emergency=kind,
+        emergency_at=turn.now,
     )
-    return Outcome([TextReply(answer, buttons)], state=state)
+    replies: list[Reply] = [TextReply(answer, buttons)]
+    child_ticket = emergency_ticket.for_child(turn, knowledge)
+    if child_ticket is not None:
+        replies.append(child_ticket)
+    return Outcome(replies, state=state)
 
 
 def follow_up(turn: Turn, knowledge: Knowledge) -> Outcome:
@@ -74,8 +87,10 @@ def follow_up(turn: Turn, knowledge: Knowledge) -> Outcome:
     guide = knowledge.emergency
     kind = guide.kinds.get(kind_of(turn), guide.kinds["unknown"])
     buttons = hotline_buttons(knowledge, kind.numbers)
-    if turn.postback_data == OFFICER_POSTBACK:
-        return Outcome([TextReply(guide.officer_answer, buttons)], state=turn.state)
+    if turn.postback_data == OFFICER_POSTBACK or turn.understanding.intent == "talk_to_officer":
+        if turn.tickets is None:
+            return Outcome([TextReply(guide.officer_answer, buttons)], state=turn.state)
+        return emergency_ticket.start(turn, knowledge)
     if turn.understanding.intent in ("thanks", "greeting"):
         return Outcome([TextReply(guide.still_safe_line, buttons)], state=turn.state)
     steps = "\n".join(f"{i}. {step}" for i, step in enumerate(kind.steps, 1))

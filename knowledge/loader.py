@@ -405,6 +405,109 @@ class FollowUps(BaseModel):
         return self.texts[name].format(**values)
 
 
+
+TICKET_STATUSES = ("new", "acknowledged", "in_progress", "waiting_citizen", "resolved", "closed")
+TICKET_KINDS = ("complaint", "help_request", "case_report", "emergency", "handoff")
+# Every text of knowledge/replies/tickets.yaml, with the placeholders it may use.
+TICKET_TEXTS: dict[str, set[str]] = {
+    "unavailable": set(),
+    "province_question": set(),
+    "contact_question": set(),
+    "phone_question": set(),
+    "phone_invalid": set(),
+    "photo_question": set(),
+    "photo_received": set(),
+    "unknown_value": set(),
+    "location_value": set(),
+    "no_call_value": set(),
+    "no_photo_value": set(),
+    "photo_value": set(),
+    "central_queue": set(),
+    "complaint_intro": set(),
+    "complaint_what": set(),
+    "complaint_about": set(),
+    "complaint_summary": {"what", "about", "province", "contact", "photo"},
+    "complaint_done": {"ticket_id", "office"},
+    "help_intro": set(),
+    "help_for_whom": set(),
+    "help_who": set(),
+    "help_need": set(),
+    "help_urgent_question": set(),
+    "help_summary": {"who", "need", "province", "urgency", "contact"},
+    "help_done": {"ticket_id", "office"},
+    "help_done_urgent": set(),
+    "self_value": set(),
+    "urgent_value": {"signs"},
+    "normal_value": set(),
+    "emergency_province": set(),
+    "emergency_opened": {"ticket_id"},
+    "emergency_child_opened": {"ticket_id"},
+    "emergency_already": {"ticket_id"},
+    "status_none": set(),
+    "status_not_found": {"ticket_id"},
+    "status_list_intro": set(),
+    "status_line": {"ticket_id", "kind", "date", "status", "update_part"},
+    "status_update_part": {"date", "update"},
+    "status_more": set(),
+    "status_one": {"ticket_id", "kind", "date", "status", "update_part"},
+    "status_reopen_hint": {"days"},
+    "add_question": {"ticket_id"},
+    "add_question_again": set(),
+    "add_done": {"ticket_id"},
+    "add_closed": {"ticket_id"},
+    "withdraw_question": {"ticket_id"},
+    "withdraw_done": {"ticket_id"},
+    "withdraw_failed": {"ticket_id"},
+    "reopen_done": {"ticket_id"},
+    "reopen_too_late": {"ticket_id", "days"},
+    "reopen_none": {"days"},
+    "rate_question": {"ticket_id", "days"},
+    "rate_thanks": set(),
+    "rate_failed": {"ticket_id"},
+    "comment_question": set(),
+    "comment_thanks": set(),
+    "comment_skipped": set(),
+    "handoff_intro": set(),
+    "handoff_topic": set(),
+    "handoff_summary": {"topic", "province"},
+    "handoff_opened": {"ticket_id"},
+    "handoff_already": {"ticket_id"},
+    "handoff_forwarded": set(),
+    "handoff_not_forwarded": set(),
+}
+
+
+class TicketReplies(BaseModel):
+    """knowledge/replies/tickets.yaml: what the ticket flows say, status and kind names in Thai."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    statuses: dict[str, str]
+    kinds: dict[str, str]
+    texts: dict[str, str]
+
+    @model_validator(mode="after")
+    def _complete_and_placeholders_known(self) -> TicketReplies:
+        for name, given, expected in (
+            ("statuses", self.statuses, TICKET_STATUSES),
+            ("kinds", self.kinds, TICKET_KINDS),
+            ("texts", self.texts, tuple(TICKET_TEXTS)),
+        ):
+            missing, unknown = set(expected) - set(given), set(given) - set(expected)
+            if missing or unknown:
+                raise ValueError(f"tickets.yaml {name}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        for name, value in self.texts.items():
+            if len(value) > LINE_TEXT_LIMIT:
+                raise ValueError(f"tickets.yaml {name!r} is longer than LINE's {LINE_TEXT_LIMIT} characters")
+            used = {field for _, field, _, _ in string.Formatter().parse(value) if field}
+            if unknown := used - TICKET_TEXTS[name]:
+                raise ValueError(f"tickets.yaml {name!r} uses unknown placeholders {sorted(unknown)}")
+        return self
+
+    def text(self, name: str, **values: object) -> str:
+        return self.texts[name].format(**values)
+
+
 class Knowledge(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -417,6 +520,7 @@ class Knowledge(BaseModel):
     offices: Offices
     emergency: EmergencyGuide
     follow_ups: FollowUps
+    tickets: TicketReplies
 
     def programme_intents(self) -> frozenset[str]:
         """The intents whose questions the programme catalogue answers."""
@@ -475,6 +579,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         offices=load_offices(directory / "offices.yaml"),
         emergency=EmergencyGuide.model_validate(_read_yaml(directory / "emergency.yaml")),
         follow_ups=FollowUps.model_validate(_read_yaml(directory / "replies" / "follow_ups.yaml")),
+        tickets=TicketReplies.model_validate(_read_yaml(directory / "replies" / "tickets.yaml")),
     )
 
 
