@@ -245,6 +245,9 @@ STORY_INTENTS = frozenset(
     {"out_of_scope", "complaint", "request_help", "report_case", "contact_office", "talk_to_officer", "ticket_status"}
 )
 
+# A side question during a story ("บัตรคนจนลงทะเบียนยังไง") asks; a story about a programme tells.
+QUESTION = re.compile(r"(ไหม|มั้ย|มั๊ย|อะไร|ยังไง|อย่างไร|เท่าไร|เท่าไหร่|ที่ไหน|เมื่อไร|เมื่อไหร่|หรือเปล่า|รึเปล่า|ได้บ้าง|คะ\s*$|\?)")
+
 
 def accepts(form: forms.Form, turn: Turn) -> bool:
     """forms.accepts, plus: a location or photo the form can use, any number typed when a phone was asked,
@@ -258,8 +261,14 @@ def accepts(form: forms.Form, turn: Turn) -> bool:
         return True
     requested = form.slot(state.requested_slot)
     story_slot = requested is not None and requested.kind == "text" and turn.kind is EventKind.text
-    if story_slot and (turn.text or "").strip() and (
-        turn.understanding.intent in STORY_INTENTS or turn.understanding.confidence < 0.9
+    if (
+        story_slot
+        and (turn.text or "").strip()
+        and (
+            turn.understanding.intent in STORY_INTENTS
+            or turn.understanding.confidence < 0.9
+            or not QUESTION.search(turn.text or "")
+        )
     ):
         return True
     return forms.accepts(form, turn)
