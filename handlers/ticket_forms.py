@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers import forms
+from handlers import forms, programmes
 from handlers.base import EventKind, LocationInfo, NewTicket, Outcome, TextReply, Turn
-from knowledge.loader import Button, Knowledge
+from knowledge.loader import Button, Knowledge, get_knowledge
 
 PROVINCE = "province"
 LOCATION = "location"
@@ -246,7 +246,9 @@ STORY_INTENTS = frozenset(
 )
 
 # A side question during a story ("บัตรคนจนลงทะเบียนยังไง") asks; a story about a programme tells.
-QUESTION = re.compile(r"(ไหม|มั้ย|มั๊ย|อะไร|ยังไง|อย่างไร|เท่าไร|เท่าไหร่|ที่ไหน|เมื่อไร|เมื่อไหร่|หรือเปล่า|รึเปล่า|ได้บ้าง|คะ\s*$|\?)")
+QUESTION = re.compile(
+    r"(ไหม|มั้ย|มั๊ย|อะไร|ยังไง|อย่างไร|เท่าไร|เท่าไหร่|ไหน|เมื่อไร|เมื่อไหร่|กี่|ทำไม|หรือเปล่า|รึเปล่า|ได้บ้าง|คะ\s*$|\?)"
+)
 
 
 def accepts(form: forms.Form, turn: Turn) -> bool:
@@ -261,6 +263,8 @@ def accepts(form: forms.Form, turn: Turn) -> bool:
         return True
     requested = form.slot(state.requested_slot)
     story_slot = requested is not None and requested.kind == "text" and turn.kind is EventKind.text
+    if story_slot and side_question(turn):
+        return False  # "แล้วเงินเข้าวันไหนนะ" after a programme's answer: answered, then asked again
     if (
         story_slot
         and (turn.text or "").strip()
@@ -272,6 +276,11 @@ def accepts(form: forms.Form, turn: Turn) -> bool:
     ):
         return True
     return forms.accepts(form, turn)
+
+
+def side_question(turn: Turn) -> bool:
+    """A question about the programme just discussed, asked while a story was wanted."""
+    return bool(QUESTION.search(turn.text or "")) and programmes.accepts_follow_up(turn, get_knowledge())
 
 
 def run(form: forms.Form, turn: Turn, knowledge: Knowledge) -> Outcome:
