@@ -14,6 +14,7 @@ import base64
 import enum
 import hashlib
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -188,7 +189,7 @@ class Ticket(Base):
     line_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     phone_encrypted: Mapped[str | None] = mapped_column(Text)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -510,8 +511,12 @@ def open_ticket(
     if phone and not secret_key:
         raise ValueError("a phone number needs the secret key to be stored encrypted")
     encrypted = phone_cipher(secret_key).encrypt(phone.encode()).decode() if phone and secret_key else None
+    # A savepoint on PostgreSQL only: pysqlite runs a SAVEPOINT outside its implicit transaction, and RELEASE
+    # would then commit the number on its own. SQLite serialises writers anyway (a racing duplicate fails its
+    # whole turn, which the queue retries and finds the ticket).
+    guard = db_session.begin_nested() if db_session.get_bind().dialect.name == "postgresql" else nullcontext()
     try:
-        with db_session.begin_nested():
+        with guard:
             ticket = Ticket(
                 id=allocate_id(db_session=db_session, now=now),
                 kind=Kind(kind),
