@@ -42,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from storage import content as neutral
+from storage import outbox
 from storage.base import Base, UtcDateTime, utcnow
 
 BANGKOK = timezone(timedelta(hours=7))
@@ -465,13 +467,26 @@ def add_event(
 
 
 def send_to_citizen(db_session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """THE call site where a public ticket event becomes a message to the citizen.
-
-    TODO(h-outbox): call `storage.outbox.send(...)` here (outbox row + transcript, neutral content) once that
-    branch is merged. Until then the event (public, notify_citizen=True) is recorded and nothing is sent.
-    """
-    if ticket.line_user_id is None:  # erased, or opened for someone without LINE
+    """THE call site where a public ticket event becomes a message to the citizen: `storage.outbox.send` (an
+    outbox row and the transcript, neutral content), pushed by the relay. Only events flagged `notify_citizen`
+    (an officer's public message, a status change an officer made), never for an erased or LINE-less ticket."""
+    if ticket.line_user_id is None or not event.notify_citizen or event.visibility is not Visibility.public:
         return
+    body = citizen_text(ticket, event)
+    if body:
+        outbox.send(db_session, to=ticket.line_user_id, replies=[neutral.text(body)], ticket_id=ticket.id)
+
+
+def citizen_text(ticket: Ticket, event: TicketEvent) -> str | None:
+    """The short Thai push for a public event, with the ticket ID."""
+    if event.type == "message":
+        return f"ข้อความจากเจ้าหน้าที่ เรื่อง {ticket.id}:\n{event.data.get('text', '')}"
+    if event.type == "status_changed":
+        wanted = str(event.data.get("to"))
+        if event.data.get("reopened"):
+            return f"เรื่อง {ticket.id}: เปิดเรื่องอีกครั้ง เจ้าหน้าที่กำลังดำเนินการต่อค่ะ"
+        return f"เรื่อง {ticket.id}: {STATUS_TH.get(wanted, wanted)}ค่ะ"
+    return None
 
 
 # --- opening ----------------------------------------------------------------------------------------------

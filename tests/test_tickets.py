@@ -3,6 +3,7 @@ the handlers' port (SQL and fake alike), phone encryption and erasure; concurren
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -493,6 +494,31 @@ def test_a_public_message_is_a_public_event_for_the_citizen_and_a_note_is_intern
     ]
     [ticket] = query(db.url, "SELECT first_response_at, assignee_id FROM tickets")
     assert ticket["first_response_at"] is not None and ticket["assignee_id"] == 1
+
+
+def test_officers_messages_and_status_changes_reach_the_citizen_through_the_outbox(db: Database) -> None:
+    ticket_id = new(db)
+    scope = officer(1, KHON_KAEN)
+    with db.session() as db_session:
+        T.change_status(db_session=db_session, scope=scope, ticket_id=ticket_id, status="acknowledged", actor="o")
+        T.add_public_message(db_session=db_session, scope=scope, ticket_id=ticket_id, text="จะโทรกลับค่ะ", actor="o")
+        T.add_note(db_session=db_session, scope=scope, ticket_id=ticket_id, text="ภายใน: อย่าส่ง", actor="o")
+        T.assign(db_session=db_session, scope=scope, ticket_id=ticket_id, assignee_id=1, actor="o")
+    rows = query(db.url, "SELECT line_user_id, messages FROM outbox ORDER BY id")
+    texts = [
+        json.loads(r["messages"])[0]["text"] if isinstance(r["messages"], str) else r["messages"][0]["text"]
+        for r in rows
+    ]
+    assert texts == [f"เรื่อง {ticket_id}: เจ้าหน้าที่รับเรื่องแล้วค่ะ", f"ข้อความจากเจ้าหน้าที่ เรื่อง {ticket_id}:\nจะโทรกลับค่ะ"]
+    assert {r["line_user_id"] for r in rows} == {"U-citizen"}
+    with db.session() as db_session:  # the citizen's own changes are not echoed back; an erased ticket gets nothing
+        port = SqlTicketPort(db_session, "U-citizen", None, KEY, NOW)
+        assert port.withdraw(ticket_id)
+    other = new(db, line_user_id="U-gone")
+    with db.session() as db_session:
+        T.erase_citizen(db_session=db_session, line_user_id="U-gone")
+        T.add_public_message(db_session=db_session, scope=scope, ticket_id=other, text="สวัสดีค่ะ", actor="o")
+    assert len(query(db.url, "SELECT id FROM outbox")) == 2
 
 
 # --- the handlers' port: SQL and fake behave alike ----------------------------------------------------------
