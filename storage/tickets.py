@@ -474,7 +474,27 @@ def send_to_citizen(db_session: Session, ticket: Ticket, event: TicketEvent) -> 
         return
     body = citizen_text(ticket, event)
     if body:
-        outbox.send(db_session, to=ticket.line_user_id, replies=[neutral.text(body)], ticket_id=ticket.id)
+        buttons = satisfaction_buttons(ticket.id) if resolved_now(event) else []
+        outbox.send(db_session, to=ticket.line_user_id, replies=[neutral.text(body, buttons)], ticket_id=ticket.id)
+
+
+# After `resolved`: the 1–5 question and "ยังไม่ได้รับการแก้ไข", as postbacks the LINE flow answers
+# (handlers/ticket_status.py: `ticket=<ID>&rate=<n>`, `ticket=<ID>&do=reopen`; REOPEN_DAYS there too).
+SATISFACTION_QUESTION = (
+    "พอใจกับการช่วยเหลือครั้งนี้แค่ไหนคะ (1 น้อยที่สุด – 5 มากที่สุด) ถ้ายังไม่ได้รับการแก้ไข กดปุ่มได้ภายใน 7 วันนะคะ"
+)
+
+
+def resolved_now(event: TicketEvent) -> bool:
+    return event.type == "status_changed" and event.data.get("to") == Status.resolved.value
+
+
+def satisfaction_buttons(ticket_id: str) -> list[neutral.Content]:
+    scores = [
+        neutral.button(f"{'⭐' * n} {n}", f"ให้คะแนน {n}", data=f"ticket={ticket_id}&rate={n}") for n in range(5, 0, -1)
+    ]
+    reopen = neutral.button("ยังไม่ได้รับการแก้ไข", "ยังไม่ได้รับการแก้ไข", data=f"ticket={ticket_id}&do=reopen")
+    return [*scores, reopen]
 
 
 def citizen_text(ticket: Ticket, event: TicketEvent) -> str | None:
@@ -485,6 +505,8 @@ def citizen_text(ticket: Ticket, event: TicketEvent) -> str | None:
         wanted = str(event.data.get("to"))
         if event.data.get("reopened"):
             return f"เรื่อง {ticket.id}: เปิดเรื่องอีกครั้ง เจ้าหน้าที่กำลังดำเนินการต่อค่ะ"
+        if wanted == Status.resolved.value:
+            return f"เรื่อง {ticket.id}: {STATUS_TH[wanted]}ค่ะ\n{SATISFACTION_QUESTION}"
         return f"เรื่อง {ticket.id}: {STATUS_TH.get(wanted, wanted)}ค่ะ"
     return None
 

@@ -231,6 +231,10 @@ def test_after_resolved_a_rating_a_comment_and_a_reopen(chat: Chat) -> None:
     uid = user_id("e2e-rating")
     ticket_id = complaint_for(chat, uid, "แพร่")
     change(chat, ticket_id, "acknowledged", "resolved")
+    pushes = chat.rows("SELECT messages FROM outbox WHERE line_user_id = :u ORDER BY id", u=uid)
+    resolved_push = str(pushes[-1]["messages"])
+    assert ticket_id in resolved_push and f"ticket={ticket_id}&rate=5" in resolved_push
+    assert f"ticket={ticket_id}&do=reopen" in resolved_push, "the push offers the rating and the reopen"
     assert TX.text("rate_thanks") in tap(chat, uid, f"ticket={ticket_id}&rate=2")
     assert TX.text("comment_thanks") in say(chat, uid, "รอนานเกินไปค่ะ")
     [row] = chat.rows("SELECT satisfaction FROM tickets WHERE id = :t", t=ticket_id)
