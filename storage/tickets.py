@@ -217,7 +217,17 @@ class Ticket(Base):
 
     @property
     def province_name(self) -> str | None:
+        """The official Thai name (the API's "province"); None for the central queue."""
         return self.office.name_th if self.office is not None else None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The next deadline (the API's "due_at"): the first response until there is one, then the resolution."""
+        if self.status in (Status.resolved, Status.closed):
+            return None
+        if self.first_response_at is None and self.first_response_due_at is not None:
+            return self.first_response_due_at
+        return self.resolution_due_at
 
 
 class TicketEvent(Base):
@@ -673,18 +683,29 @@ def list_tickets(
     return items, total
 
 
-def count_tickets(*, db_session: Session, scope: Scope, **filters: Any) -> int:
-    now = filters.pop("now", None) or utcnow()
+def count_tickets(
+    *,
+    db_session: Session,
+    scope: Scope,
+    status: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    urgency: str | None = None,
+    province: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """How many tickets the scope sees with these filters (the same SQL as `list_tickets`)."""
     query = _filtered(
         db_session,
         scope,
-        status=filters.get("status"),
-        kind=filters.get("kind"),
-        urgency=filters.get("urgency"),
-        province=filters.get("province"),
-        overdue=filters.get("overdue"),
-        q=filters.get("q"),
-        now=now,
+        status=status,
+        kind=kind,
+        urgency=urgency,
+        province=province,
+        overdue=overdue,
+        q=q,
+        now=now or utcnow(),
     )
     return int(db_session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
@@ -1156,6 +1177,9 @@ def erase_citizen(*, db_session: Session, line_user_id: str, now: datetime | Non
     if not ids:
         return 0
     db_session.execute(delete(TicketAttachment).where(TicketAttachment.ticket_id.in_(ids)))
+    # What officers wrote about the person outside the event log (a referral's note, a transfer's reasons).
+    db_session.execute(update(Referral).where(Referral.ticket_id.in_(ids)).values(note=""))
+    db_session.execute(update(Transfer).where(Transfer.ticket_id.in_(ids)).values(reason="", answer_reason=None))
     for event in db_session.scalars(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids))):
         if event.data and any(key in event.data for key in ("text", "attachment_id", "reason", "note")):
             event.data = {k: v for k, v in event.data.items() if k not in ("text", "attachment_id", "reason", "note")}
