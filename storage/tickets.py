@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import hashlib
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -217,7 +218,17 @@ class Ticket(Base):
 
     @property
     def province_name(self) -> str | None:
+        """The official Thai name (the API's "province"); None for the central queue."""
         return self.office.name_th if self.office is not None else None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The next deadline (the API's "due_at"): the first response until there is one, then the resolution."""
+        if self.status in (Status.resolved, Status.closed):
+            return None
+        if self.first_response_at is None and self.first_response_due_at is not None:
+            return self.first_response_due_at
+        return self.resolution_due_at
 
 
 class TicketEvent(Base):
@@ -334,8 +345,8 @@ def _visible(scope: Scope) -> ColumnElement[bool]:
 
 def phone_cipher(secret_key: str) -> Fernet:
     """The Fernet key for phone numbers, derived from SECRET_KEY (given by the caller: storage reads no settings)."""
-    digest = hashlib.sha256(b"helpdesk/ticket-phone/v1\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"helpdesk/ticket-phone/v1")
+    return Fernet(base64.urlsafe_b64encode(derived.derive(secret_key.encode())))
 
 
 def mask_phone(digits: str) -> str:
@@ -610,8 +621,13 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
     return and_(
         Ticket.status.in_(OPEN_STATUSES),
         or_(
-            and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at < now),
-            and_(Ticket.sla_paused_at.is_(None), Ticket.resolution_due_at < now),
+            # IS NOT NULL first: "not overdue" must hold (not be NULL) for a ticket without due times.
+            and_(
+                Ticket.first_response_at.is_(None),
+                Ticket.first_response_due_at.is_not(None),
+                Ticket.first_response_due_at < now,
+            ),
+            and_(Ticket.sla_paused_at.is_(None), Ticket.resolution_due_at.is_not(None), Ticket.resolution_due_at < now),
         ),
     )
 
@@ -695,18 +711,29 @@ def list_tickets(
     return items, total
 
 
-def count_tickets(*, db_session: Session, scope: Scope, **filters: Any) -> int:
-    now = filters.pop("now", None) or utcnow()
+def count_tickets(
+    *,
+    db_session: Session,
+    scope: Scope,
+    status: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    urgency: str | None = None,
+    province: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """How many tickets the scope sees with these filters (the same SQL as `list_tickets`)."""
     query = _filtered(
         db_session,
         scope,
-        status=filters.get("status"),
-        kind=filters.get("kind"),
-        urgency=filters.get("urgency"),
-        province=filters.get("province"),
-        overdue=filters.get("overdue"),
-        q=filters.get("q"),
-        now=now,
+        status=status,
+        kind=kind,
+        urgency=urgency,
+        province=province,
+        overdue=overdue,
+        q=q,
+        now=now or utcnow(),
     )
     return int(db_session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
@@ -1215,6 +1242,9 @@ def erase_citizen(*, db_session: Session, line_user_id: str, now: datetime | Non
     if not ids:
         return 0
     db_session.execute(delete(TicketAttachment).where(TicketAttachment.ticket_id.in_(ids)))
+    # What officers wrote about the person outside the event log (a referral's note, a transfer's reasons).
+    db_session.execute(update(Referral).where(Referral.ticket_id.in_(ids)).values(note=""))
+    db_session.execute(update(Transfer).where(Transfer.ticket_id.in_(ids)).values(reason="", answer_reason=None))
     for event in db_session.scalars(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids))):
         if event.data and any(key in event.data for key in ("text", "attachment_id", "reason", "note")):
             event.data = {k: v for k, v in event.data.items() if k not in ("text", "attachment_id", "reason", "note")}

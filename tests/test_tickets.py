@@ -4,6 +4,7 @@ the handlers' port (SQL and fake alike), phone encryption and erasure; concurren
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from storage.users import ConsentState
 from tests.support.db_checks import query
 from tests.support.fake_line import FakeLineServer
 from tests.support.fake_tickets import FakeTicketPort, FakeTicketStore
+from tests.support.ticket_creators import create_tickets
 from tests.test_conversation import Chat, follow, start_chat
 from tests.test_privacy import postback
 
@@ -323,6 +325,7 @@ def test_list_puts_urgent_and_overdue_first_then_newest_with_stable_pages(db: Da
         ]
         assert [ticket_id for page in pages for ticket_id in page] == order
         assert [t.id for t in T.list_tickets(db_session=db_session, scope=scope, overdue=True, now=NOW)[0]] == [overdue]
+        assert T.count_tickets(db_session=db_session, scope=scope, overdue=False, now=NOW) == 7
         assert T.list_tickets(db_session=db_session, scope=scope, urgency="urgent")[1] == 2
         assert T.list_tickets(db_session=db_session, scope=scope, kind="help_request")[0][0].id == newest
         assert T.list_tickets(db_session=db_session, scope=scope, q="ค่าเทอม")[0][0].id == newest
@@ -330,6 +333,9 @@ def test_list_puts_urgent_and_overdue_first_then_newest_with_stable_pages(db: Da
         assert T.list_tickets(db_session=db_session, scope=scope, status="new")[1] == 8
         assert T.list_tickets(db_session=db_session, scope=scope, status=["closed"])[1] == 0
         assert T.list_tickets(db_session=db_session, scope=scope, province="ขอนแก่น")[1] == 8
+    with db.session() as db_session:
+        row = db_session.get(Ticket, overdue)
+        assert row is not None and row.due_at == NOW - timedelta(hours=1)
     with db.session() as db_session:  # responded to in time: no longer overdue
         T.change_status(db_session=db_session, scope=scope, ticket_id=overdue, status="acknowledged", actor="o")
     with db.session() as db_session:
@@ -587,7 +593,7 @@ def test_the_port_opens_once_per_event_and_shows_only_the_persons_own(
     assert port("U-a", "EV-1").open(complaint) == first  # redelivered
     location = LocationInfo(16.43, 102.83, "ขอนแก่น", None)
     second = port("U-a", "EV-2").open(NewTicket(kind="help_request", summary="ขอรถเข็น", location=location))
-    someone_else = port("U-b", "EV-3").open(NewTicket(kind="complaint", summary="x"))
+    someone_else = port("U-b", "EV-3").open(NewTicket(kind="complaint", summary="x", province="เมืองลับแล"))
     assert len({first, second, someone_else}) == 3
     assert first.startswith("PM-2569-")
 
@@ -597,7 +603,8 @@ def test_the_port_opens_once_per_event_and_shows_only_the_persons_own(
     assert view is not None and (view.kind, view.status, view.province) == ("complaint", "new", "ขอนแก่น")
     assert view.last_public_update == T.STATUS_TH["new"]
     assert port("U-a", None).find(someone_else) is None
-    assert port("U-b", None).mine(limit=5)[0].id == someone_else
+    [theirs] = port("U-b", None).mine(limit=5)
+    assert theirs.id == someone_else and theirs.province is None  # an unknown name: the central queue
     assert port("U-a", None).mine(limit=1)[0].id == max(first, second)
 
 
@@ -679,6 +686,16 @@ def test_erasure_removes_identity_and_contact_from_the_persons_tickets(db: Datab
     )
     kept = new(db, line_user_id="U-bystander", summary="เรื่องของคนอื่น", phone="0899999999", secret_key=KEY)
     with db.session() as db_session:
+        T.refer(
+            db_session=db_session,
+            scope=Scope.admin(1),
+            ticket_id=ticket_id,
+            agency="รพ.",
+            note="นายสมชาย ใจดี บ้านเลขที่ 5",
+            basis="consent",
+            actor="o",
+        )
+    with db.session() as db_session:
         port = SqlTicketPort(db_session, "U-erase", None, KEY, NOW)
         assert port.add_message(ticket_id, "เบอร์ใหม่ 0811111111")
         assert privacy.summary(db_session=db_session, line_user_id="U-erase").tickets == 1
@@ -693,6 +710,7 @@ def test_erasure_removes_identity_and_contact_from_the_persons_tickets(db: Datab
     events = query(db.url, "SELECT type, data FROM ticket_events WHERE ticket_id = :i ORDER BY id", i=ticket_id)
     assert "0811111111" not in str(events) and events[-1]["type"] == "erased"
     assert query(db.url, "SELECT * FROM ticket_attachments") == []
+    assert query(db.url, "SELECT note FROM referrals") == [{"note": ""}]
     [other] = query(db.url, "SELECT line_user_id, summary, phone_masked FROM tickets WHERE id = :i", i=kept)
     assert other == {"line_user_id": "U-bystander", "summary": "เรื่องของคนอื่น", "phone_masked": "08x-xxx-9999"}
     with db.session() as db_session:
@@ -771,6 +789,21 @@ def test_concurrent_deliveries_of_one_event_make_one_ticket_on_postgresql(pg: Da
     assert got == [f"PM-{year}-000001"] * threads
     assert query(pg.url, "SELECT last_value FROM ticket_sequences") == [{"last_value": 1}]  # no number lost
     assert len(query(pg.url, "SELECT id FROM ticket_events")) == 1
+
+
+def test_concurrent_processes_get_gapless_unique_ids_on_postgresql(pg: Database) -> None:
+    processes, per_process = 4, 20
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(processes)
+    workers = [spawn.Process(target=create_tickets, args=(pg.url, per_process, w, start)) for w in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0] * processes
+    ids = sorted(r["id"] for r in query(pg.url, "SELECT id FROM tickets"))
+    year = T.year_be(datetime.now(UTC))
+    assert ids == [f"PM-{year}-{n:06d}" for n in range(1, processes * per_process + 1)]
 
 
 class _Abandon(Exception):
