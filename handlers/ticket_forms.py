@@ -14,6 +14,7 @@ from handlers.base import EventKind, LocationInfo, NewTicket, Outcome, TextReply
 from knowledge.loader import Button, Knowledge, get_knowledge
 
 PROVINCE = "province"
+PROVINCE_CHECK = "province_check"
 LOCATION = "location"
 CONTACT = "contact_consent"
 PHONE = "phone"
@@ -64,6 +65,8 @@ def place_facts(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
     province = turn.understanding.entities.get("province")
     if isinstance(province, str):
         facts[PROVINCE] = province
+        # From a location near a border: shown for the person to confirm at the summary; typed: settled.
+        facts[PROVINCE_CHECK] = turn.kind is EventKind.location and PROVINCE in turn.understanding.unsure
     where = location_of(turn)
     if where is not None:
         facts[LOCATION] = where
@@ -164,6 +167,8 @@ def shown(value: Any, knowledge: Knowledge) -> str:
 def province_shown(slots: dict[str, Any], knowledge: Knowledge) -> str:
     province = slots.get(PROVINCE)
     if isinstance(province, str) and province != forms.UNSURE_VALUE:
+        if slots.get(PROVINCE_CHECK):
+            return knowledge.tickets.text("province_unsure_value", province=province)
         return province
     if slots.get(LOCATION):
         return knowledge.tickets.text("location_value")

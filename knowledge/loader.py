@@ -419,6 +419,7 @@ TICKET_TEXTS: dict[str, set[str]] = {
     "photo_received": set(),
     "unknown_value": set(),
     "location_value": set(),
+    "province_unsure_value": {"province"},
     "no_call_value": set(),
     "no_photo_value": set(),
     "photo_value": set(),

@@ -12,7 +12,7 @@ import pytest
 
 from bot import engine
 from bot.nlu import understand
-from bot.nlu.entities import extract_entities
+from bot.nlu.coordinates import understand_location
 from handlers import forms
 from handlers.base import (
     REOPEN_DAYS,
@@ -82,9 +82,9 @@ class Talk:
         return said(self.turn(EventKind.image, Understanding("out_of_scope", 0.0), attachment=attachment))
 
     def location(self, address: str | None, latitude: float = 16.43, longitude: float = 102.83) -> str:
-        entities = extract_entities(address, expect="province") if address else {}
         where = LocationInfo(latitude, longitude, address, "ที่นี่")
-        return said(self.turn(EventKind.location, Understanding("out_of_scope", 0.0, entities), location=where))
+        understanding = understand_location(latitude, longitude, address)  # as bot/processing.py reads it
+        return said(self.turn(EventKind.location, understanding, location=where))
 
     @property
     def last(self) -> str:
@@ -199,19 +199,33 @@ def test_a_complaint_with_a_location_message_for_the_province() -> None:
     assert ticket.location is not None and ticket.location["latitude"] == pytest.approx(16.43)
 
 
-def test_a_location_without_an_address_still_answers_where() -> None:
+def test_a_location_without_an_address_gives_the_province_from_its_coordinates() -> None:
     talk = Talk()
     talk.say("ร้องเรียน")
     talk.say("ศูนย์ปิดไม่ตรงเวลา")
     talk.say("ศูนย์บริการคนพิการ")
-    reply = talk.location(None)
-    assert T.text("contact_question") in reply
+    assert T.text("contact_question") in talk.location(None, 18.79, 98.98)
     talk.tap("answer=no")
     summary = talk.tap("slot=photo&value=none")
-    assert T.text("location_value") in summary
+    assert "เชียงใหม่" in summary and "รอยต่อ" not in summary
     talk.say("ยืนยัน")
     ticket = only_ticket(talk.port)
-    assert ticket.province is None and ticket.location is not None  # the central queue routes it
+    assert ticket.province == "เชียงใหม่" and ticket.location is not None
+
+
+def test_a_location_near_a_border_is_confirmed_at_the_summary_and_can_be_corrected() -> None:
+    talk = Talk()
+    talk.say("ร้องเรียน")
+    talk.say("ศูนย์ปิดไม่ตรงเวลา")
+    talk.say("ศูนย์บริการคนพิการ")
+    talk.location(None, 16.45, 103.0)
+    talk.tap("answer=no")
+    summary = talk.tap("slot=photo&value=none")
+    assert T.text("province_unsure_value", province="มหาสารคาม") in summary
+    corrected = talk.say("ไม่ใช่ค่ะ อยู่ขอนแก่น")
+    assert "ขอนแก่น" in corrected and "รอยต่อ" not in corrected and talk.state.requested_slot == forms.CONFIRM
+    talk.say("ยืนยัน")
+    assert only_ticket(talk.port).province == "ขอนแก่น"
 
 
 def test_a_side_question_mid_complaint_is_answered_and_the_question_asked_again() -> None:
