@@ -1,7 +1,8 @@
 """The dialogue engine: hands each turn to exactly one handler, and keeps the conversation's thread.
 
 Order of precedence: danger first (whatever was in progress), then consent and data-rights commands, a
-form in progress when the message is for it, media, the emergency context, questions for a hotline's
+ticket's buttons, a handoff an officer holds (the message goes into the ticket), a form in progress when the
+message is for it, media, the emergency context, questions for a hotline's
 number, follow-ups on the programme just discussed, and finally the intent's handler. A side question
 asked during a form is answered by its own handler and the form's pending question is asked again.
 """
@@ -86,8 +87,6 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         turn.understanding.danger is None and programmes.accepts_follow_up(turn, knowledge)
     ):
         return emergency
-    if handoff.held(turn) is not None:
-        return handoff  # an officer holds the chat: the message goes into the ticket
     form = FORM_HANDLERS.get(turn.state.form or "")
     asked_sensitive_consent = turn.state.requested_slot == forms.SENSITIVE_CONSENT
     if form is not None and asked_sensitive_consent and form.accepts(turn):
@@ -96,6 +95,8 @@ def choose_handler(turn: Turn, knowledge: Knowledge) -> ModuleType:
         return data_rights
     if ticket_status.claims(turn):
         return ticket_status  # a ticket's button (rate, reopen, add, withdraw) or "ยังไม่ได้รับการแก้ไข"
+    if handoff.held(turn) is not None:
+        return handoff  # an officer holds the chat: the message goes into the ticket
     if form is not None and form.accepts(turn):
         return form
     if turn.kind in MEDIA_KINDS:

@@ -247,7 +247,7 @@ def now(turn: Turn) -> float:
 # While a ticket form asks for a story, these intents are the story itself ("เจ้าหน้าที่ อบต. ไม่ยอมรับเรื่อง"
 # reads as contact_office), not a side question.
 STORY_INTENTS = frozenset(
-    {"out_of_scope", "complaint", "request_help", "report_case", "contact_office", "talk_to_officer", "ticket_status"}
+    {"out_of_scope", "complaint", "request_help", "report_case", "contact_office", "talk_to_officer"}
 )
 
 # A side question during a story ("บัตรคนจนลงทะเบียนยังไง") asks; a story about a programme tells.
@@ -268,8 +268,8 @@ def accepts(form: forms.Form, turn: Turn) -> bool:
         return True
     requested = form.slot(state.requested_slot)
     story_slot = requested is not None and requested.kind == "text" and turn.kind is EventKind.text
-    if story_slot and side_question(turn):
-        return False  # "แล้วเงินเข้าวันไหนนะ" after a programme's answer: answered, then asked again
+    if story_slot and (side_question(turn) or is_command(turn)):
+        return False  # "แล้วเงินเข้าวันไหนนะ" after a programme's answer, a menu tap: answered, then asked again
     if (
         story_slot
         and (turn.text or "").strip()
@@ -281,6 +281,12 @@ def accepts(form: forms.Form, turn: Turn) -> bool:
     ):
         return True
     return forms.accepts(form, turn)
+
+
+def is_command(turn: Turn) -> bool:
+    """A menu button's text or another intent's exact command ("เรื่องของฉัน", "เบี้ยผู้สูงอายุ")."""
+    text = (turn.text or "").strip().lower()
+    return get_knowledge().intent_replies.commands().get(text) not in (None, *STORY_INTENTS)
 
 
 def side_question(turn: Turn) -> bool:

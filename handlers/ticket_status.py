@@ -32,7 +32,6 @@ REOPEN_WORDS = re.compile(
     r"^(?:ยัง\s*ไม่\s*ได้\s*รับ\s*การ\s*แก้|ยัง\s*ไม่\s*(?:ได้\s*)?แก้\s*ไข|ยังไม่เรียบร้อย|ยังไม่ได้รับความช่วยเหลือ)"
 )
 SKIP_WORDS = re.compile(r"^(?:ข้าม|ไม่มี|ไม่มีค่ะ|ไม่มีครับ|ไม่เป็นไร|พอแล้ว|skip)\s*$")
-STORY_INTENTS = tf.STORY_INTENTS
 
 
 def _button(label: str, ticket_id: str, action: str, shown: str | None = None) -> Button:
@@ -65,6 +64,7 @@ def claims(turn: Turn) -> bool:
 
 
 def accepts(turn: Turn) -> bool:
+    """After "เพิ่มข้อมูล" any text or photo is the addition; after a rating any text is the comment."""
     state = turn.state
     if state.form not in FLOWS:
         return False
@@ -72,14 +72,7 @@ def accepts(turn: Turn) -> bool:
         return forms.accepts(WITHDRAW_FORM, turn) or turn.understanding.polarity == "no"
     if state.form == ADD_FLOW and turn.kind in (EventKind.image, EventKind.file):
         return True
-    if turn.kind is not EventKind.text or not (turn.text or "").strip():
-        return False
-    understanding = turn.understanding
-    return (
-        understanding.intent in STORY_INTENTS
-        or understanding.confidence < 0.9
-        or bool(SKIP_WORDS.match(turn.text or ""))
-    )
+    return turn.kind is EventKind.text and bool((turn.text or "").strip())
 
 
 # --- showing tickets ---------------------------------------------------------------------------------

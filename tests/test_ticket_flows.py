@@ -511,3 +511,33 @@ def test_a_handoff_ticket_then_messages_go_into_it_while_held() -> None:
     talk.port.tickets[ticket_id].handoff_until = talk.now  # the hold times out: the chat is handed back
     talk.say("เบี้ยผู้สูงอายุได้เท่าไหร่")
     assert talk.last != "handoff", "handed back: the bot answers again"
+
+
+def test_consent_commands_and_ticket_buttons_are_not_forwarded_during_a_held_handoff() -> None:
+    talk = Talk()
+    handoff_id = opened(talk.port, "handoff")
+    resolved_id = opened(talk.port)
+    resolve(talk.port, resolved_id, talk.now)
+    talk.port.officer_holds(handoff_id)
+    talk.say("ถอนความยินยอม")
+    assert talk.last == "data_rights"
+    assert T.text("rate_thanks") in talk.tap(f"ticket={resolved_id}&rate=5")
+    assert talk.last == "ticket_status" and additions(talk.port, handoff_id) == []
+
+
+@pytest.mark.parametrize("comment", ["ขอบคุณมากค่ะ", "เบี้ยผู้สูงอายุควรได้เร็วกว่านี้", "ดีค่ะ"])
+def test_any_text_after_a_rating_is_the_comment(comment: str) -> None:
+    talk = Talk()
+    ticket_id = opened(talk.port)
+    resolve(talk.port, ticket_id, talk.now)
+    talk.tap(f"ticket={ticket_id}&rate=3")
+    assert T.text("comment_thanks") in talk.say(comment)
+    assert talk.port.tickets[ticket_id].comment == comment
+
+
+def test_my_tickets_typed_mid_complaint_is_not_taken_as_the_story() -> None:
+    talk = Talk()
+    opened(talk.port)
+    talk.say("ร้องเรียน")
+    reply = talk.say("เรื่องของฉัน")
+    assert talk.last == "ticket_status" and T.text("complaint_what") in reply, "answered, then asked again"
