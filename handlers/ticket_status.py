@@ -79,7 +79,8 @@ def accepts(turn: Turn) -> bool:
 
 
 def update_part(ticket: TicketView, knowledge: Knowledge) -> str:
-    if not ticket.last_public_update:
+    """The last public update, unless it only repeats a status (the status line says that already)."""
+    if not ticket.last_public_update or ticket.last_public_update in knowledge.tickets.statuses.values():
         return ""
     when = tf.thai_date(ticket.last_public_at or ticket.created_at)
     return knowledge.tickets.text("status_update_part", date=when, update=ticket.last_public_update)

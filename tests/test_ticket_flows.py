@@ -541,3 +541,17 @@ def test_my_tickets_typed_mid_complaint_is_not_taken_as_the_story() -> None:
     talk.say("ร้องเรียน")
     reply = talk.say("เรื่องของฉัน")
     assert talk.last == "ticket_status" and T.text("complaint_what") in reply, "answered, then asked again"
+
+
+def test_status_words_are_the_same_in_the_flows_and_in_the_pushes() -> None:
+    from storage.tickets import STATUS_TH
+
+    assert T.statuses == STATUS_TH
+
+
+def test_a_status_change_is_not_repeated_as_the_last_update() -> None:
+    talk = Talk()
+    ticket_id = opened(talk.port)
+    talk.port.set_status(ticket_id, "in_progress")
+    reply = talk.say("เรื่องของฉัน")
+    assert reply.count("กำลังดำเนินการ") == 1 and "ล่าสุด (" not in reply
