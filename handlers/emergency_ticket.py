@@ -22,6 +22,7 @@ OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_citizen")
 # The danger is to a child: these words with the danger (the lexicon's category, or the classifier's call).
 CHILD_WORDS = re.compile(r"(เด็ก|ลูก(?!ค้า|พี่|น้อง|จ้าง)|หลาน|ขวบ|ทารก|นักเรียน|ด\.ญ\.|ด\.ช\.|kid|child)")
 ADULT_AGE = 18
+CLOCK_SLACK = 2.0  # seconds: the turn's clock and the database's may differ a little
 
 
 def child_in_danger(turn: Turn) -> bool:
@@ -33,19 +34,27 @@ def child_in_danger(turn: Turn) -> bool:
     return bool(CHILD_WORDS.search(text)) or (isinstance(age, int) and age < ADULT_AGE)
 
 
-def recent(turn: Turn, knowledge: Knowledge) -> TicketView | None:
-    """An open emergency ticket of this person opened within the emergency context's time."""
+def recent(turn: Turn, knowledge: Knowledge, since: float | None = None) -> TicketView | None:
+    """An open emergency ticket of this person opened within the emergency context's time (or since `since`:
+    the button under this emergency's reply answers for this emergency, not for an earlier one)."""
     if turn.tickets is None:
         return None
-    window = knowledge.emergency.context_minutes * 60
+    start = tf.now(turn) - knowledge.emergency.context_minutes * 60
+    if since is not None:
+        start = max(start, since - CLOCK_SLACK)
     for ticket in turn.tickets.mine(limit=5):
-        if ticket.kind == "emergency" and ticket.status in OPEN_STATUSES and tf.now(turn) - ticket.created_at <= window:
+        if ticket.kind == "emergency" and ticket.status in OPEN_STATUSES and ticket.created_at >= start:
             return ticket
     return None
 
 
+def this_emergency(turn: Turn, knowledge: Knowledge) -> TicketView | None:
+    return recent(turn, knowledge, since=turn.state.emergency_at)
+
+
 def ticket_for(turn: Turn, province: str | None, slots: dict[str, Any], *, child: bool) -> NewTicket:
-    danger = turn.state.emergency or turn.understanding.danger or "unknown"
+    danger = turn.understanding.danger if child else turn.state.emergency
+    danger = danger or "ไม่ระบุประเภท"
     details: dict[str, Any] = {"danger": danger, "asked_for_officer": not child}
     if child and turn.text:
         details["message"] = turn.text
@@ -74,7 +83,11 @@ def for_child(turn: Turn, knowledge: Knowledge) -> Reply | None:
     if turn.tickets is None or not child_in_danger(turn):
         return None
     existing = recent(turn, knowledge)
-    if existing is not None:
+    if existing is not None:  # officers already alerted: what was said now goes into that ticket
+        try:
+            turn.tickets.add_message(existing.id, turn.text)
+        except Exception:
+            log.exception("emergency message could not be added to its ticket")
         return TextReply(knowledge.tickets.text("emergency_already", ticket_id=existing.id))
     province = turn.understanding.entities.get("province")
     ticket = ticket_for(turn, province if isinstance(province, str) else None, {}, child=True)
@@ -85,7 +98,7 @@ def for_child(turn: Turn, knowledge: Knowledge) -> Reply | None:
 
 
 def finish(turn: Turn, slots: dict[str, Any], knowledge: Knowledge) -> list[Reply]:
-    existing = recent(turn, knowledge)
+    existing = this_emergency(turn, knowledge)
     if existing is not None:
         return [TextReply(knowledge.tickets.text("emergency_already", ticket_id=existing.id))]
     ticket_id = safely_open(turn, ticket_for(turn, tf.province_of(slots, knowledge), slots, child=False))
@@ -111,7 +124,7 @@ def start(turn: Turn, knowledge: Knowledge) -> Outcome:
     """The person agreed to an officer: open at once when the province is known, else ask it (a short form)."""
     if turn.tickets is None:
         return Outcome([TextReply(knowledge.emergency.officer_answer)], state=turn.state)
-    existing = recent(turn, knowledge)
+    existing = this_emergency(turn, knowledge)
     if existing is not None:
         return Outcome(
             [TextReply(knowledge.tickets.text("emergency_already", ticket_id=existing.id))], state=turn.state

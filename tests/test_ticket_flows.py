@@ -555,3 +555,32 @@ def test_a_status_change_is_not_repeated_as_the_last_update() -> None:
     talk.port.set_status(ticket_id, "in_progress")
     reply = talk.say("เรื่องของฉัน")
     assert reply.count("กำลังดำเนินการ") == 1 and "ล่าสุด (" not in reply
+
+
+def test_the_button_under_a_new_emergency_opens_its_own_ticket_and_a_child_message_joins_an_open_one() -> None:
+    talk = Talk()
+    talk.say("พ่อเลี้ยงทำร้ายหลาน 5 ขวบ")
+    child_id = only_ticket(talk.port).id
+    talk.say("ผัวตีฉันอีกแล้ว")  # another danger: this emergency's button is for it
+    talk.tap("emergency=officer")
+    assert T.text("emergency_opened", ticket_id="PM-2569-000002").splitlines()[0][:20] in talk.say("ขอนแก่น")
+    assert len(talk.port.tickets) == 2
+    again = talk.say("ช่วยด้วย พ่อเลี้ยงตีหลานอีกแล้ว")
+    assert talk.last == "emergency" and "PM-2569-000002" in again and "1300" in again
+    assert additions(talk.port, "PM-2569-000002") == [("ช่วยด้วย พ่อเลี้ยงตีหลานอีกแล้ว", None)]
+    assert child_id == "PM-2569-000001"
+    assert len(talk.port.tickets) == 2, "an open emergency ticket takes the new message instead of a third"
+
+
+def test_the_emergency_province_by_location_or_unknown_for_the_central_queue() -> None:
+    talk = Talk()
+    talk.say("มีคนทำร้ายร่างกายแม่ฉัน")
+    talk.tap("emergency=officer")
+    talk.location(None, 18.79, 98.98)
+    ticket = only_ticket(talk.port)
+    assert ticket.province == "เชียงใหม่" and ticket.location is not None
+    other_talk = Talk()
+    other_talk.say("ช่วยด้วย มีคนจะทำร้ายฉัน")
+    other_talk.tap("emergency=officer")
+    other_talk.tap("slot=province&value=unsure", "ไม่ทราบ")
+    assert only_ticket(other_talk.port).province is None  # the central queue
