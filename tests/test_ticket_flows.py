@@ -267,12 +267,15 @@ def test_danger_mid_complaint_gets_the_hotlines_first() -> None:
 
 
 def test_without_a_port_the_complaint_ends_with_the_hotline() -> None:
-    talk = Talk()
-    talk.port = None  # type: ignore[assignment]
-    outcome = engine.run_turn(
-        Turn(Person("U", None, "given", False), EventKind.text, understand("ร้องเรียน"), text="ร้องเรียน"), K
-    )[1]
-    assert outcome.state is not None and outcome.state.form == "complaint"
+    state = DialogueState(
+        form="complaint",
+        requested_slot=forms.CONFIRM,
+        slots={"what": "x", "about": "y", "province": "ขอนแก่น", "contact_consent": False, "photo": "none"},
+    )
+    turn = Turn(Person("U", None, "given", False), EventKind.text, understand("ยืนยัน"), state, text="ยืนยัน")
+    name, outcome = engine.run_turn(turn, K)
+    assert name == "complaint" and said(outcome).startswith(T.text("unavailable"))
+    assert outcome.state is not None and outcome.state.form is None
 
 
 # --- help request --------------------------------------------------------------------------------------
