@@ -5,12 +5,14 @@ from storage.base import Base
 from storage.conversations import ConversationMessage
 from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
+from storage.officers import AuditEntry, Officer, OfficerProvince
 from storage.outbox import OutboxMessage
 from storage.privacy import ErasureRecord
 from storage.users import ConsentRecord, LineUser
 
 __all__ = [
     "Attachment",
+    "AuditEntry",
     "Base",
     "ConsentRecord",
     "ConversationMessage",
@@ -18,6 +20,8 @@ __all__ = [
     "ErasureRecord",
     "InboxEvent",
     "LineUser",
+    "Officer",
+    "OfficerProvince",
     "OutboxMessage",
     "ProcessedEvent",
 ]
