@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import hashlib
+import hmac
+
 import jwt
 
 from storage.base import utcnow
@@ -16,6 +19,12 @@ from storage.base import utcnow
 ALGORITHM = "HS256"
 TOKEN_MINUTES = 15
 AUDIENCE = "helpdesk-api"
+
+
+def _signing_key(secret: str) -> bytes:
+    """A key of its own for API tokens, derived from SECRET_KEY (which also signs console sessions): 32 bytes,
+    whatever SECRET_KEY's length, and a token can never pass for a session cookie or the reverse."""
+    return hmac.new(secret.encode(), b"helpdesk api token v1", hashlib.sha256).digest()
 
 
 class InvalidToken(Exception):
@@ -32,7 +41,7 @@ def create_access_token(
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, _signing_key(secret), algorithm=ALGORITHM)
 
 
 def officer_id_from_token(*, secret: str, token: str) -> int:
@@ -40,7 +49,7 @@ def officer_id_from_token(*, secret: str, token: str) -> int:
     try:
         claims = jwt.decode(
             token,
-            secret,
+            _signing_key(secret),
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             options={"require": ["exp", "sub", "aud"]},
