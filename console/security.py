@@ -7,10 +7,9 @@ deactivated officer or a changed province takes effect at once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import hashlib
 import hmac
+from datetime import datetime, timedelta
 
 import jwt
 
