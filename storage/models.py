@@ -8,20 +8,38 @@ from storage.events import InboxEvent, ProcessedEvent
 from storage.officers import AuditEntry, Officer, OfficerProvince
 from storage.outbox import OutboxMessage
 from storage.privacy import ErasureRecord
+from storage.tickets import (
+    Collaborator,
+    Office,
+    Referral,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketSequence,
+    Transfer,
+)
 from storage.users import ConsentRecord, LineUser
 
 __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "Collaborator",
     "ConsentRecord",
     "ConversationMessage",
     "DialogueStateRow",
     "ErasureRecord",
     "InboxEvent",
     "LineUser",
+    "Office",
     "Officer",
     "OfficerProvince",
     "OutboxMessage",
     "ProcessedEvent",
+    "Referral",
+    "Ticket",
+    "TicketAttachment",
+    "TicketEvent",
+    "TicketSequence",
+    "Transfer",
 ]

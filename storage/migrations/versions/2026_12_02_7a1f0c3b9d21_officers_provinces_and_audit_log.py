@@ -5,7 +5,7 @@ officer_provinces lists the provinces (geothai's 2-digit code) each officer work
 officer read of a ticket's personal data (append-only, no personal data in detail).
 
 Revision ID: 7a1f0c3b9d21
-Revises: e2efda34def6
+Revises: 29e569edd316
 Create Date: 2026-12-02 11:20:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '7a1f0c3b9d21'
-down_revision = 'e2efda34def6'
+down_revision = '29e569edd316'
 branch_labels = None
 depends_on = None
 
