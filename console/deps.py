@@ -19,6 +19,7 @@ from console.security import TOKEN_MINUTES, InvalidToken, officer_id_from_token
 from storage import officers
 from storage.db import Database
 from storage.officers import OfficerIdentity
+from storage.tickets import Scope
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -69,3 +70,8 @@ def get_current_officer(db_session: DbSession, context: Context, token: TokenDep
 
 
 CurrentOfficer = Annotated[OfficerIdentity, Depends(get_current_officer)]
+
+
+def scope_of(officer: OfficerIdentity) -> Scope:
+    """What the officer may see and do, for storage's ticket functions (which filter by it in SQL)."""
+    return Scope(officer_id=officer.id, role=officer.role.value, provinces=officer.provinces)

@@ -269,6 +269,28 @@ def set_password(*, db_session: Session, username: str, password: str) -> None:
     officer.locked_until = None
 
 
+def usernames(*, db_session: Session, officer_ids: list[int]) -> dict[int, str]:
+    """Officer id → username, for the ids given (assignees, requesters)."""
+    wanted = sorted({i for i in officer_ids if i is not None})
+    if not wanted:
+        return {}
+    rows = db_session.execute(select(Officer.id, Officer.username).where(Officer.id.in_(wanted)))
+    return {row.id: row.username for row in rows}
+
+
+def assignable(*, db_session: Session, username: str, province_code: str | None) -> int:
+    """The id of the active officer `username` who may hold a ticket of this province (an officer or supervisor
+    of it, or an admin); raises OfficerError saying why not."""
+    officer = get_by_username(db_session=db_session, username=username)
+    if officer is None or not officer.active:
+        raise OfficerError(f"no active officer named {username!r}")
+    if officer.role is OfficerRole.admin:
+        return officer.id
+    if province_code is None or province_code not in provinces_of(db_session=db_session, officer_id=officer.id):
+        raise OfficerError(f"{username} does not work for this ticket's province")
+    return officer.id
+
+
 def alert_recipients(*, db_session: Session, province_code: str) -> list[str]:
     """LINE user IDs of the active officers of a province who linked their LINE account (urgent alerts)."""
     rows = db_session.scalars(
