@@ -216,14 +216,21 @@ def request_transfer(
 def _answer_transfer(
     transfer_id: int, accept: bool, body: schemas.AnswerIn | None, db_session: DbSession, officer: CurrentOfficer
 ) -> dict[str, Any]:
-    transfer = tickets.answer_transfer(
-        db_session=db_session,
-        scope=scope_of(officer),
-        transfer_id=transfer_id,
-        accept=accept,
-        reason=body.reason if body else None,
-        actor=officer.actor,
-    )
+    try:
+        transfer = tickets.answer_transfer(
+            db_session=db_session,
+            scope=scope_of(officer),
+            transfer_id=transfer_id,
+            accept=accept,
+            reason=body.reason if body else None,
+            actor=officer.actor,
+        )
+    except tickets.TicketNotFound:
+        # A transfer that exists but is not the caller's to see: 403 like every other non-receiver (DESIGN.md);
+        # it tells only that the number exists, nothing of the ticket.
+        if tickets.get_transfer(db_session=db_session, scope=tickets.Scope.admin(), transfer_id=transfer_id):
+            raise tickets.NotAllowed("only an officer of the receiving province may answer a transfer") from None
+        raise
     return schemas.transfer_json(transfer)
 
 
