@@ -4,6 +4,7 @@ answer, referrals, collaborators, the audit log, and an officer's message reachi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -314,3 +315,39 @@ def test_postgres_scope_holds_too(postgres_url: str, fake_line: FakeLine) -> Non
         assert world.call("korat", "GET", f"/tickets/{theirs}").status_code == 404
         assert world.call("korat", "PATCH", f"/tickets/{mine}", json={"status": "closed"}).status_code == 200
         assert world.call("korat", "PATCH", f"/tickets/{mine}", json={"status": "new"}).status_code == 409
+
+
+PUSH = "/v2/bot/message/push"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="storage/tickets.py send_to_citizen does not call storage.outbox.send yet (h-tickets' TODO): "
+    "remove this mark when it does",
+)
+def test_an_officers_message_reaches_the_citizen_once_even_when_line_fails_first(
+    world: World, fake_line: FakeLine
+) -> None:
+    citizen = user_id("citizen-with-a-broken-roof")
+    ticket_id = world.open("หลังคาบ้านพังเพราะพายุ ขอความช่วยเหลือค่ะ", province=KORAT, line_user_id=citizen)
+    text = "เจ้าหน้าที่จะลงพื้นที่ดูหลังคาบ้านวันพฤหัสนี้นะคะ"
+    with fake_line.lock:
+        fake_line.answers("push").append(500)
+    posted = world.call("korat", "POST", f"/tickets/{ticket_id}/messages", json={"text": text})
+    assert posted.status_code == 201
+
+    def delivered() -> list[Any]:
+        return [m for m in fake_line.messages_to(citizen) if text in str(m)]
+
+    assert fake_line.wait_for(lambda _: bool(delivered()), timeout=10), fake_line.calls_to(PUSH)
+    calls = [c for c in fake_line.calls_to(PUSH) if c.body.get("to") == citizen]
+    assert [c.status for c in calls] == [500, 200]
+    assert len({c.headers.get("x-line-retry-key") for c in calls}) == 1  # the same push, retried
+    body = str(delivered()[0])
+    assert ticket_id in body  # the citizen can tell which of their tickets it is about
+    time.sleep(2.5)  # a relay round later: still once
+    assert len(delivered()) == 1
+    note = world.call("korat", "POST", f"/tickets/{ticket_id}/notes", json={"text": "ภายใน: ช่างว่างวันพฤหัส"})
+    assert note.status_code == 201
+    time.sleep(2.5)
+    assert not [m for m in fake_line.messages_to(citizen) if "ภายใน" in str(m)]  # a note is never sent
