@@ -50,7 +50,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings.line_api_base_url = fake
     settings.line_data_api_base_url = fake
     print(f"พม. ช่วยได้ (demo): open http://127.0.0.1:{args.port}/simulator", file=sys.stderr)
+    print(_seed_demo(settings, f"http://127.0.0.1:{args.port}"), file=sys.stderr, flush=True)
     return _serve(settings, args.host, args.port, True)
+
+
+def _seed_demo(settings: Settings, base_url: str) -> str:
+    """Demo officers and tickets (bot/demo/seed.py); returns how to sign in."""
+    from bot.demo.seed import seed, sign_in_help
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        return sign_in_help(base_url, seed(db))
+    finally:
+        db.dispose()
 
 
 def cmd_worker(_: argparse.Namespace) -> int:

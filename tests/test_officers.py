@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
+from bot.demo.seed import TICKETS, seed
 from console.security import create_access_token
-from storage import officers
+from storage import officers, tickets
 from storage.base import utcnow
 from storage.db import Database
 from storage.officers import Officer, OfficerRole
 from tests.conftest import HELPDESK, RunningApp, make_settings
-from tests.support.fake_line import FakeLine
+from tests.support.fake_line import FakeLine, free_port
 
 SECRET_KEY = "test-secret-key"  # make_settings' SECRET_KEY
 KORAT = "30"  # geothai's code of นครราชสีมา
@@ -216,5 +220,57 @@ def test_officers_add_command(sqlite_url: str) -> None:
             assert officer.line_user_id == "U" + "d" * 32
             assert officers.provinces_of(db_session=s, officer_id=officer.id) == {KORAT}
             assert officers.verify_password(officer.password_hash, PASSWORD)
+    finally:
+        db.dispose()
+
+
+def test_demo_seeds_officers_and_tickets_and_prints_how_to_sign_in(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, LOG_LEVEL="WARNING")
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"):
+        env.pop(name, None)
+    log_path = tmp_path / "demo.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [HELPDESK, "demo", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 90
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                assert time.time() < deadline, log_path.read_text()
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            printed = log_path.read_text()
+            assert f"{base}/api/docs" in printed
+            found = re.search(r"officer\s+username korat\s+password (\S+)", printed)
+            assert found, printed
+            token = httpx.post(
+                f"{base}/api/v1/auth/token", data={"username": "korat", "password": found.group(1)}, timeout=10
+            )
+            assert token.status_code == 200, token.text
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            listed = httpx.get(f"{base}/api/v1/tickets", headers=headers, timeout=10).json()
+            assert listed["total"] == 4  # the fifth is Khon Kaen's
+            assert {t["province"] for t in listed["items"]} == {"นครราชสีมา"}
+            assert listed["items"][0]["urgency"] == "urgent"
+            assert any("เบี้ยคนพิการ" in t["summary"] for t in listed["items"])
+            assert httpx.get(f"{base}/api/docs", timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    # Seeding again (the next start) refreshes the passwords and adds no ticket twice.
+    db = Database(f"sqlite:///{tmp_path}/helpdesk.db")
+    try:
+        again = seed(db)
+        with db.session() as s:
+            assert tickets.count_tickets(db_session=s, scope=tickets.Scope.admin()) == len(TICKETS)
+            for demo, password in again:
+                officer = officers.get_by_username(db_session=s, username=demo.username)
+                assert officer is not None and officers.verify_password(officer.password_hash, password)
     finally:
         db.dispose()
