@@ -16,10 +16,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+
+import geothai
 
 from handlers.base import NewTicket, TicketView
 from storage.tickets import OPEN_STATUSES, STATUS_TH, TRANSITIONS, Status, mask_phone, year_be
+
+
+@cache
+def _official_names() -> frozenset[str]:
+    """The offices' names (the migration seeds the same list): an unknown name goes to the central queue."""
+    return frozenset(p.name_th for p in geothai.provinces())
 
 
 @dataclass
@@ -88,7 +97,7 @@ class FakeTicketPort:
             summary=ticket.summary,
             details=dict(ticket.details),
             urgency=ticket.urgency,
-            province=ticket.province,
+            province=ticket.province if ticket.province in _official_names() else None,
             phone_masked=mask_phone(ticket.phone) if ticket.phone else None,
             contact_consent=ticket.contact_consent,
             legal_basis=ticket.legal_basis,
