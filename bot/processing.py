@@ -30,7 +30,8 @@ from bot.line.turns import (
 )
 from bot.logs import user_ref
 from bot.nlu import understand
-from bot.nlu.entities import extract_entities, redact
+from bot.nlu.coordinates import understand_location
+from bot.nlu.entities import redact
 from bot.outcome import apply_outcome, queue_replies
 from bot.settings import Settings
 from handlers import forms
@@ -311,9 +312,10 @@ class EventProcessor:
             return understand(inbound.text, expect if expect in forms.EXPECTABLE else None)
         if kind is EventKind.postback and inbound.postback_data and "=" not in inbound.postback_data:
             return understand(inbound.postback_data)  # a button that sends a command word ("consent:given")
-        if kind is EventKind.location and inbound.location and inbound.location[2]:
-            # A shared location's address ("… จ.ขอนแก่น 40000") answers "which province?".
-            return Understanding("out_of_scope", 0.0, extract_entities(inbound.location[2], expect="province"))
+        if kind is EventKind.location and inbound.location:
+            # Its address ("… จ.ขอนแก่น 40000") or its coordinates answer "which province?".
+            latitude, longitude, address, _title = inbound.location
+            return understand_location(latitude, longitude, address)
         return Understanding("out_of_scope", 0.0)
 
     def _store_attachment(

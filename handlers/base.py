@@ -42,6 +42,8 @@ class Understanding:
     polarity: str | None = None  # "yes" / "no" / "unsure" when the whole message is such an answer
     people: tuple[tuple[str, int], ...] = ()  # ages by person ("แม่", 72), ("หลาน", 4)
     text: str = ""  # the message as understood: normalised, a message typed on the English layout repaired
+    # Entities to confirm with the person before relying on them: "province" from a location near a border.
+    unsure: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

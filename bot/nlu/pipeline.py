@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.nlu.answers import ages_of_people, polarity
 from bot.nlu.classifier import IntentModel
+from bot.nlu.coordinates import warm_up as warm_up_coordinates
 from bot.nlu.danger import DangerMatcher
 from bot.nlu.entities import extract_entities
 from bot.nlu.entities import warm_up as warm_up_entities
@@ -182,6 +183,7 @@ def warm_up() -> Understander:
     with _lock:
         understander = _default()
         warm_up_entities()
+        warm_up_coordinates()
         return understander
 
 
