@@ -20,15 +20,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def due_at(ticket: tickets.Ticket) -> datetime | None:
-    """The next deadline: the first response while none was given, then the resolution."""
-    if ticket.status not in tickets.OPEN_STATUSES:
-        return None
-    if ticket.first_response_at is None and ticket.first_response_due_at is not None:
-        return ticket.first_response_due_at
-    return ticket.resolution_due_at
-
-
 def ticket_json(ticket: tickets.Ticket, *, now: datetime, assignee: str | None) -> dict[str, Any]:
     return {
         "id": ticket.id,
@@ -40,7 +31,7 @@ def ticket_json(ticket: tickets.Ticket, *, now: datetime, assignee: str | None) 
         "summary": ticket.summary,
         "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at),
-        "due_at": _iso(due_at(ticket)),
+        "due_at": _iso(ticket.due_at),
         "first_response_due_at": _iso(ticket.first_response_due_at),
         "resolution_due_at": _iso(ticket.resolution_due_at),
         "first_response_at": _iso(ticket.first_response_at),

@@ -320,11 +320,6 @@ def test_postgres_scope_holds_too(postgres_url: str, fake_line: FakeLine) -> Non
 PUSH = "/v2/bot/message/push"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/tickets.py send_to_citizen does not call storage.outbox.send yet (h-tickets' TODO): "
-    "remove this mark when it does",
-)
 def test_an_officers_message_reaches_the_citizen_once_even_when_line_fails_first(
     world: World, fake_line: FakeLine
 ) -> None:
