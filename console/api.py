@@ -109,7 +109,8 @@ def list_tickets(
         officer_id=officer.id,
         action="ticket.list",
         detail={
-            "filters": {k: v for k, v in filters.items() if v is not None},
+            # The search text may name a person: the log says a search was made, not what it was.
+            "filters": {k: (True if k == "q" else v) for k, v in filters.items() if v is not None},
             "page": page,
             "total": total,
             "tickets": [t.id for t in items],

@@ -171,6 +171,7 @@ def test_detail_has_the_history_and_every_read_is_audited(world: World) -> None:
         assert (world.ids["korat"], "ticket.read", ticket_id) in reads
         [listing] = [e for e in entries if e.action == "ticket.list"]
         assert listing.officer_id == world.ids["korat2"] and listing.detail["tickets"] == [ticket_id]
+        assert listing.detail["filters"] == {"q": True}  # not the search text: it may name a person
     # A refused read is no read: nothing is audited for it.
     world.call("khonkaen", "GET", f"/tickets/{ticket_id}")
     with world.db.session() as s:
