@@ -7,17 +7,35 @@ from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
 from storage.outbox import OutboxMessage
 from storage.privacy import ErasureRecord
+from storage.tickets import (
+    Collaborator,
+    Office,
+    Referral,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketSequence,
+    Transfer,
+)
 from storage.users import ConsentRecord, LineUser
 
 __all__ = [
     "Attachment",
     "Base",
+    "Collaborator",
     "ConsentRecord",
     "ConversationMessage",
     "DialogueStateRow",
     "ErasureRecord",
     "InboxEvent",
     "LineUser",
+    "Office",
     "OutboxMessage",
     "ProcessedEvent",
+    "Referral",
+    "Ticket",
+    "TicketAttachment",
+    "TicketEvent",
+    "TicketSequence",
+    "Transfer",
 ]
