@@ -311,3 +311,134 @@ def build_policy(rules: RulesData, overrides: OverridesData) -> SlaPolicy:
         opened=overrides.open_days(),
     )
     return SlaPolicy(targets=targets, calendar=calendar, auto_close_after_days=rules.auto_close_after_days)
+
+
+# --- the clocks of one ticket ---------------------------------------------------------------------------------
+
+_STARTED = ("acknowledged", "in_progress", "waiting_citizen", "resolved")
+
+
+class ClockedTicket(Protocol):
+    """What the clocks read and set on a ticket row (storage.tickets.Ticket)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def province_code(self) -> str | None: ...
+
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    sla_paused_at: datetime | None
+    first_response_remind_at: datetime | None
+    resolution_remind_at: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClockEvent:
+    """An SLA event for the ticket's history: `sla_met`, `sla_paused`, `sla_resumed`, `sla_breached`,
+    `sla_reminder` (internal; staff are notified of breaches and reminders)."""
+
+    type: str
+    data: dict[str, object]
+    notify_staff: bool = False
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def set_due_times(ticket: ClockedTicket, policy: SlaPolicy, opened_at: datetime) -> None:
+    """The due and reminder times of a ticket opened (or re-triaged to another urgency) at `opened_at`."""
+    due = policy.opened(str(ticket.kind), str(ticket.urgency), opened_at, ticket.province_code)
+    ticket.first_response_due_at = due.first_response_due_at
+    ticket.resolution_due_at = due.resolution_due_at
+    _set_reminders(ticket, policy)
+
+
+def _set_reminders(ticket: ClockedTicket, policy: SlaPolicy) -> None:
+    kind, urgency, province = str(ticket.kind), str(ticket.urgency), ticket.province_code
+    if ticket.first_response_at is None and ticket.first_response_due_at is not None:
+        ticket.first_response_remind_at = policy.remind_at(kind, urgency, ticket.first_response_due_at, province)
+    if ticket.resolved_at is None and ticket.resolution_due_at is not None and ticket.resolution_breached_at is None:
+        ticket.resolution_remind_at = policy.remind_at(kind, urgency, ticket.resolution_due_at, province)
+
+
+def on_status_change(
+    ticket: ClockedTicket, wanted: str, now: datetime, policy: SlaPolicy | None = None
+) -> list[ClockEvent]:
+    """Run the clocks for a status change, BEFORE the ticket's own fields change: the first response and the
+    resolution are met (or late), `waiting_citizen` pauses the resolution clock and leaving it resumes the clock
+    with the due time pushed by the paused time (needs the policy; without one the due time stays). Returns the
+    events to record; sets the due, reminder and breach fields."""
+    current = str(ticket.status)
+    wanted = str(wanted)
+    events: list[ClockEvent] = []
+    if ticket.first_response_at is None and wanted in _STARTED:
+        events += _finished(ticket, "first_response", ticket.first_response_due_at, now)
+        ticket.first_response_remind_at = None
+    if current == "waiting_citizen" and wanted != "waiting_citizen" and ticket.sla_paused_at is not None:
+        paused_at = ticket.sla_paused_at
+        data: dict[str, object] = {"clock": "resolution", "paused_at": _iso(paused_at)}
+        if policy is not None and ticket.resolution_due_at is not None:
+            kind, urgency = str(ticket.kind), str(ticket.urgency)
+            clock = policy.target(kind, urgency).clock
+            data["paused_minutes"] = round(
+                working_minutes(paused_at, now, policy.calendar, ticket.province_code, clock=clock)
+            )
+            ticket.resolution_due_at = policy.resumed(
+                kind, urgency, ticket.resolution_due_at, paused_at, now, ticket.province_code
+            )
+            if wanted not in ("resolved", "closed"):
+                _set_reminders(ticket, policy)
+        data["resolution_due_at"] = _iso(ticket.resolution_due_at)
+        events.append(ClockEvent("sla_resumed", data))
+    if wanted == "waiting_citizen" and current != "waiting_citizen":
+        events.append(ClockEvent("sla_paused", {"clock": "resolution", "due_at": _iso(ticket.resolution_due_at)}))
+    if wanted == "resolved" and ticket.resolved_at is None:
+        events += _finished(ticket, "resolution", ticket.resolution_due_at, now)
+    if wanted in ("resolved", "closed"):
+        ticket.first_response_remind_at = None
+        ticket.resolution_remind_at = None
+    return events
+
+
+def _finished(ticket: ClockedTicket, clock: str, due: datetime | None, now: datetime) -> list[ClockEvent]:
+    if due is None:
+        return []
+    if met(due, now):
+        return [ClockEvent("sla_met", {"clock": clock, "due_at": _iso(due)})]
+    breached_field = f"{clock}_breached_at"
+    if getattr(ticket, breached_field) is not None:
+        return []  # the job runner has already recorded this breach
+    setattr(ticket, breached_field, now)
+    return [ClockEvent("sla_breached", {"clock": clock, "due_at": _iso(due), "late": True}, notify_staff=True)]
+
+
+def breach_event(clock: str, due: datetime) -> ClockEvent:
+    return ClockEvent("sla_breached", {"clock": clock, "due_at": _iso(due)}, notify_staff=True)
+
+
+def reminder_event(clock: str, due: datetime | None) -> ClockEvent:
+    return ClockEvent("sla_reminder", {"clock": clock, "due_at": _iso(due)}, notify_staff=True)
+
+
+# The policy of this process, installed once at start-up from knowledge/ (bot/runtime.py); storage's service
+# functions use it when their caller passes none. Storage cannot read knowledge/ itself.
+_installed: SlaPolicy | None = None
+
+
+def install(policy: SlaPolicy | None) -> None:
+    global _installed
+    _installed = policy
+
+
+def installed() -> SlaPolicy | None:
+    return _installed
