@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import product
 from typing import Protocol
 
@@ -270,9 +270,7 @@ class SlaPolicy:
     def transfer_expires_at(self, kind: str, urgency: str, requested_at: datetime, to_province: str | None) -> datetime:
         """When a transfer not yet accepted by the receiving office expires (to an administrator)."""
         target = self.target(kind, urgency)
-        return due_at(
-            requested_at, target.transfer_acceptance_minutes, self.calendar, to_province, clock=target.clock
-        )
+        return due_at(requested_at, target.transfer_acceptance_minutes, self.calendar, to_province, clock=target.clock)
 
     def remind_at(self, kind: str, urgency: str, due: datetime, province: str | None) -> datetime:
         """When officers are reminded of a due time that is coming."""
@@ -352,7 +350,7 @@ class ClockEvent:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def set_due_times(ticket: ClockedTicket, policy: SlaPolicy, opened_at: datetime) -> None:
