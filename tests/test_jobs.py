@@ -111,7 +111,9 @@ def ticket(db: Database, ticket_id: str) -> t.Ticket:
 
 def status(db: Database, ticket_id: str, wanted: str, at: datetime) -> None:
     with db.session() as db_session:
-        t.change_status(db_session=db_session, scope=OFFICER, ticket_id=ticket_id, status=wanted, actor="officer:a", now=at)
+        t.change_status(
+            db_session=db_session, scope=OFFICER, ticket_id=ticket_id, status=wanted, actor="officer:a", now=at
+        )
 
 
 # --- due times on opening ------------------------------------------------------------------------------
@@ -231,8 +233,13 @@ def test_a_transfer_not_accepted_in_working_time_expires_to_an_administrator(db:
     friday = th(2026, 11, 27, 15, 0)
     with db.session() as db_session:
         transfer = t.request_transfer(
-            db_session=db_session, scope=OFFICER, ticket_id=ticket_id, to_province="ลำพูน", reason="ผู้ร้องย้ายบ้าน",
-            actor="officer:a", now=friday,
+            db_session=db_session,
+            scope=OFFICER,
+            ticket_id=ticket_id,
+            to_province="ลำพูน",
+            reason="ผู้ร้องย้ายบ้าน",
+            actor="officer:a",
+            now=friday,
         )
         transfer_id = transfer.id
         # One working day for a normal complaint: 1½ hours on Friday, 6½ on Monday.
