@@ -7,14 +7,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.line import render
 from bot.line.events import Inbound
 from bot.line.turns import reply_deadline
 from bot.sender import FRESH_CLAIM
 from handlers.base import DialogueState, EraseMyData, Outcome, RecordConsent, Reply
+from handlers.content import contents
 from knowledge.loader import Knowledge
-from storage import conversations, dialogue, outbox, privacy, users
-from storage.conversations import Direction
+from storage import dialogue, outbox, privacy, users
 from storage.outbox import OutboxMessage
 from storage.users import ConsentPurpose, ConsentState
 
@@ -68,30 +67,16 @@ def queue_replies(
     deadline: datetime | None,
     record: bool = True,
 ) -> list[OutboxMessage]:
-    """Outbox rows for the replies (the first request may use the reply token, the rest push), and the
-    transcript of what was said, unless `record` is False (the person declined: no transcript)."""
-    messages = render.render(replies)
-    rows: list[OutboxMessage] = []
-    for index, batch in enumerate(render.batches(messages)):
-        token = inbound.reply_token if index == 0 and deadline is not None else None
-        rows.append(
-            outbox.enqueue(
-                db_session=db_session,
-                line_user_id=to,
-                messages=batch,
-                reply_token=token,
-                reply_deadline=deadline if token else None,
-                source_event_id=inbound.event_id,
-                claim_for=FRESH_CLAIM,
-            )
-        )
-    for message in messages if record else []:
-        conversations.add_message(
-            db_session=db_session,
-            line_user_id=to,
-            direction=Direction.outbound,
-            kind=str(message.get("type")),
-            text=render.plain_text(message),
-            webhook_event_id=inbound.event_id,
-        )
-    return rows
+    """The replies through `outbox.send` (the first request may use the reply token, the rest push), born
+    claimed for this process to send after the commit; the transcript unless `record` is False (the person
+    declined: no transcript)."""
+    return outbox.send(
+        db_session,
+        to=to,
+        replies=contents(replies),
+        source_event_id=inbound.event_id,
+        reply_token=inbound.reply_token,
+        reply_deadline=deadline,
+        transcript=record,
+        claim_for=FRESH_CLAIM,
+    )

@@ -41,6 +41,7 @@ from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
 from storage.outbox import OutboxMessage
+from storage.ticket_port import SqlTicketPort
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,13 @@ class EventProcessor:
             location=location_of(inbound),
             now=time.time(),
             stored=stored,
+            tickets=SqlTicketPort(
+                db_session,
+                user.line_user_id,
+                inbound.event_id,
+                self.settings.secret_key.get_secret_value() if self.settings.secret_key else None,
+                utcnow(),
+            ),
         )
 
     def _understand(self, kind: EventKind, inbound: Inbound, state: DialogueState) -> Understanding:

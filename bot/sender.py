@@ -41,6 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import metrics
+from bot.line import render
 from bot.line.client import CallResult, LineClient
 from bot.logs import user_ref
 from storage import outbox
@@ -119,10 +120,11 @@ class Sender:
     async def send(self, row: OutboxMessage) -> None:
         """One delivery attempt of a row this process holds the claim on, logged in the row before the call."""
         attempt = await self._logged_attempt(row)
+        messages = render.line_messages(row.messages)  # neutral content; old rows hold LINE messages already
         if attempt["via"] == outbox.REPLY:
-            result = await self.line.reply(str(attempt["key"]), row.messages)
+            result = await self.line.reply(str(attempt["key"]), messages)
         else:
-            result = await self.line.push(row.line_user_id, row.messages, row.retry_key)
+            result = await self.line.push(row.line_user_id, messages, row.retry_key)
         retry_in = await asyncio.to_thread(self._record, row, attempt, result)
         if retry_in is not None:
             self._retry_later(row.id, retry_in)

@@ -1,4 +1,8 @@
-"""The outbox: every message to a citizen is a row written with the effects that caused it.
+"""The outbox: every message to a person is a row written with the effects that caused it.
+
+`send` is the one way to write one (the bot's replies, officers' messages, jobs' notices, alerts to an
+officer's linked LINE account): the rows, at most five messages each, and the transcript, in the caller's
+transaction. Content is neutral (`storage.content`); the sender renders it for LINE when it sends.
 
 Each delivery attempt is written into the row's `attempt_log` before the call to LINE is made (the
 method, the reply token or retry key, the time) and completed with LINE's answer after it. An entry
@@ -10,13 +14,17 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Enum, Integer, String, Text, delete, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from storage import content as neutral
 from storage.base import Base, UtcDateTime, utcnow
+from storage.conversations import Direction, add_message
+from storage.users import LineUser, get_by_line_id, keeps_content
 
 
 class OutboxStatus(enum.StrEnum):
@@ -31,6 +39,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     line_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Neutral content (storage.content); rows written before it hold LINE message objects, sent as they are.
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     reply_token: Mapped[str | None] = mapped_column(String(255))
     reply_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -122,6 +131,96 @@ def enqueue(
     row.attempt_log = [new_attempt(row, 1, plan_method(row, now), now)] if claim_for else []
     db_session.add(row)
     return row
+
+
+def send(
+    db_session: Session,
+    *,
+    to: str,
+    replies: Sequence[neutral.Content],
+    source_event_id: str | None = None,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+    ticket_id: str | None = None,
+    transcript: bool = True,
+    claim_for: timedelta | None = None,
+) -> list[OutboxMessage]:
+    """Say `replies` (neutral content) to the LINE user `to`: outbox rows and the transcript, in this transaction.
+
+    LINE takes at most five messages per request: the first request may use `reply_token` (until
+    `reply_deadline`), the others push. The transcript (conversation_messages, outbound) records what each
+    message says, with `ticket_id` in its payload, unless `transcript` is False (an officer's alert) or the
+    person declined or withdrew consent to keep what they say. With `claim_for`, the rows are born claimed
+    by the caller, who sends them right after the commit (the bot's turn); otherwise the relay sends them.
+    """
+    items = neutral.normalise(replies)
+    if not items:
+        return []
+    for item in items:
+        if not neutral.is_neutral(item):
+            raise ValueError(f"outbox.send takes neutral content (storage.content), not {item.get('type')!r}")
+    rows: list[OutboxMessage] = []
+    for index, batch in enumerate(neutral.batches(items)):
+        token = reply_token if index == 0 and reply_deadline is not None else None
+        rows.append(
+            enqueue(
+                db_session=db_session,
+                line_user_id=to,
+                messages=batch,
+                reply_token=token,
+                reply_deadline=reply_deadline if token else None,
+                source_event_id=source_event_id,
+                claim_for=claim_for,
+            )
+        )
+    if transcript and _keeps_transcript(db_session, to):
+        payload = {"ticket_id": ticket_id} if ticket_id else None
+        for item in items:
+            add_message(
+                db_session=db_session,
+                line_user_id=to,
+                direction=Direction.outbound,
+                kind=neutral.transcript_kind(item),
+                text=neutral.plain_text(item),
+                payload=payload,
+                webhook_event_id=source_event_id,
+            )
+    return rows
+
+
+def send_to_staff(
+    db_session: Session,
+    *,
+    line_user_ids: Iterable[str],
+    replies: Sequence[neutral.Content],
+    ticket_id: str | None = None,
+    source_event_id: str | None = None,
+) -> list[OutboxMessage]:
+    """Alerts pushed to officers' linked LINE accounts (each once, no transcript: they are not citizens)."""
+    rows: list[OutboxMessage] = []
+    for line_user_id in dict.fromkeys(line_user_ids):
+        rows += send(
+            db_session,
+            to=line_user_id,
+            replies=replies,
+            source_event_id=source_event_id,
+            ticket_id=ticket_id,
+            transcript=False,
+        )
+    return rows
+
+
+def _keeps_transcript(db_session: Session, line_user_id: str) -> bool:
+    """False when the person declined or withdrew consent to keep what is said (no row: a group, kept)."""
+    user = next(
+        (
+            obj
+            for obj in db_session.identity_map.values()
+            if isinstance(obj, LineUser) and obj.line_user_id == line_user_id
+        ),
+        None,
+    ) or get_by_line_id(db_session=db_session, line_user_id=line_user_id)
+    return user is None or keeps_content(user)
 
 
 def claim(*, db_session: Session, outbox_id: int, lease: timedelta) -> OutboxMessage | None:

@@ -20,6 +20,7 @@ from storage.conversations import ConversationMessage, Direction
 from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent
 from storage.outbox import OutboxMessage, OutboxStatus
+from storage.tickets import count_citizen_tickets, erase_citizen
 from storage.users import ConsentPurpose, ConsentRecord, ConsentState, get_by_line_id, set_consent
 
 
@@ -56,7 +57,7 @@ class StoredData:
     attachments_since: datetime | None = None
     profile_name: bool = False  # the LINE display name is stored
     erased_at: datetime | None = None  # the last erasure the person asked for
-    # Tickets (complaints, help requests, case reports) arrive in a later issue: None means "not counted here".
+    # Tickets the person opened (complaints, help requests, case reports, …); None: not counted here.
     tickets: int | None = None
 
     def consent(self, purpose: str) -> ConsentStatus:
@@ -72,6 +73,7 @@ class Erased:
     attachments: int
     inbox_payloads: int
     outbox_rows: int
+    tickets: int = 0
 
 
 def summary(*, db_session: Session, line_user_id: str) -> StoredData:
@@ -120,6 +122,7 @@ def summary(*, db_session: Session, line_user_id: str) -> StoredData:
         attachments_since=_aware(oldest_attachment),
         profile_name=user.display_name is not None,
         erased_at=_aware(erased_at),
+        tickets=count_citizen_tickets(db_session=db_session, line_user_id=line_user_id),
     )
 
 
@@ -131,6 +134,8 @@ def erase(*, db_session: Session, line_user_id: str, notice_version: str) -> Era
     processed-event ledger (IDs only, for exactly-once) and outbox rows not yet sent (deleted once sent,
     with the ledger). The dialogue state row is deleted too.
     """
+    # Tickets stay for statistics without the person's identity, contact or words (before the attachments go).
+    tickets = erase_citizen(db_session=db_session, line_user_id=line_user_id)
     messages = _rowcount(
         db_session.execute(delete(ConversationMessage).where(ConversationMessage.line_user_id == line_user_id))
     )
@@ -163,7 +168,7 @@ def erase(*, db_session: Session, line_user_id: str, notice_version: str) -> Era
                 purpose=purpose,
             )
         db_session.add(ErasureRecord(user_id=user.id, erased_at=utcnow(), messages=messages, attachments=attachments))
-    return Erased(messages, attachments, payloads, outbox_rows)
+    return Erased(messages, attachments, payloads, outbox_rows, tickets)
 
 
 def _rowcount(result: object) -> int:

@@ -14,6 +14,7 @@ import base64
 import enum
 import hashlib
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,7 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from storage import sla
+from storage import content as neutral
+from storage import outbox, sla
 from storage.base import Base, UtcDateTime, utcnow
 
 BANGKOK = timezone(timedelta(hours=7))
@@ -189,7 +191,7 @@ class Ticket(Base):
     line_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     phone_encrypted: Mapped[str | None] = mapped_column(Text)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -220,7 +222,17 @@ class Ticket(Base):
 
     @property
     def province_name(self) -> str | None:
+        """The official Thai name (the API's "province"); None for the central queue."""
         return self.office.name_th if self.office is not None else None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The next deadline (the API's "due_at"): the first response until there is one, then the resolution."""
+        if self.status in (Status.resolved, Status.closed):
+            return None
+        if self.first_response_at is None and self.first_response_due_at is not None:
+            return self.first_response_due_at
+        return self.resolution_due_at
 
 
 class TicketEvent(Base):
@@ -470,13 +482,26 @@ def add_event(
 
 
 def send_to_citizen(db_session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """THE call site where a public ticket event becomes a message to the citizen.
-
-    TODO(h-outbox): call `storage.outbox.send(...)` here (outbox row + transcript, neutral content) once that
-    branch is merged. Until then the event (public, notify_citizen=True) is recorded and nothing is sent.
-    """
-    if ticket.line_user_id is None:  # erased, or opened for someone without LINE
+    """THE call site where a public ticket event becomes a message to the citizen: `storage.outbox.send` (an
+    outbox row and the transcript, neutral content), pushed by the relay. Only events flagged `notify_citizen`
+    (an officer's public message, a status change an officer made), never for an erased or LINE-less ticket."""
+    if ticket.line_user_id is None or not event.notify_citizen or event.visibility is not Visibility.public:
         return
+    body = citizen_text(ticket, event)
+    if body:
+        outbox.send(db_session, to=ticket.line_user_id, replies=[neutral.text(body)], ticket_id=ticket.id)
+
+
+def citizen_text(ticket: Ticket, event: TicketEvent) -> str | None:
+    """The short Thai push for a public event, with the ticket ID."""
+    if event.type == "message":
+        return f"ข้อความจากเจ้าหน้าที่ เรื่อง {ticket.id}:\n{event.data.get('text', '')}"
+    if event.type == "status_changed":
+        wanted = str(event.data.get("to"))
+        if event.data.get("reopened"):
+            return f"เรื่อง {ticket.id}: เปิดเรื่องอีกครั้ง เจ้าหน้าที่กำลังดำเนินการต่อค่ะ"
+        return f"เรื่อง {ticket.id}: {STATUS_TH.get(wanted, wanted)}ค่ะ"
+    return None
 
 
 # --- opening ----------------------------------------------------------------------------------------------
@@ -520,8 +545,12 @@ def open_ticket(
     if phone and not secret_key:
         raise ValueError("a phone number needs the secret key to be stored encrypted")
     encrypted = phone_cipher(secret_key).encrypt(phone.encode()).decode() if phone and secret_key else None
+    # A savepoint on PostgreSQL only: pysqlite runs a SAVEPOINT outside its implicit transaction, and RELEASE
+    # would then commit the number on its own. SQLite serialises writers anyway (a racing duplicate fails its
+    # whole turn, which the queue retries and finds the ticket).
+    guard = db_session.begin_nested() if db_session.get_bind().dialect.name == "postgresql" else nullcontext()
     try:
-        with db_session.begin_nested():
+        with guard:
             ticket = Ticket(
                 id=allocate_id(db_session=db_session, now=now),
                 kind=Kind(kind),
@@ -666,18 +695,29 @@ def list_tickets(
     return items, total
 
 
-def count_tickets(*, db_session: Session, scope: Scope, **filters: Any) -> int:
-    now = filters.pop("now", None) or utcnow()
+def count_tickets(
+    *,
+    db_session: Session,
+    scope: Scope,
+    status: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    urgency: str | None = None,
+    province: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """How many tickets the scope sees with these filters (the same SQL as `list_tickets`)."""
     query = _filtered(
         db_session,
         scope,
-        status=filters.get("status"),
-        kind=filters.get("kind"),
-        urgency=filters.get("urgency"),
-        province=filters.get("province"),
-        overdue=filters.get("overdue"),
-        q=filters.get("q"),
-        now=now,
+        status=status,
+        kind=kind,
+        urgency=urgency,
+        province=province,
+        overdue=overdue,
+        q=q,
+        now=now or utcnow(),
     )
     return int(db_session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
@@ -1175,6 +1215,9 @@ def erase_citizen(*, db_session: Session, line_user_id: str, now: datetime | Non
     if not ids:
         return 0
     db_session.execute(delete(TicketAttachment).where(TicketAttachment.ticket_id.in_(ids)))
+    # What officers wrote about the person outside the event log (a referral's note, a transfer's reasons).
+    db_session.execute(update(Referral).where(Referral.ticket_id.in_(ids)).values(note=""))
+    db_session.execute(update(Transfer).where(Transfer.ticket_id.in_(ids)).values(reason="", answer_reason=None))
     for event in db_session.scalars(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids))):
         if event.data and any(key in event.data for key in ("text", "attachment_id", "reason", "note")):
             event.data = {k: v for k, v in event.data.items() if k not in ("text", "attachment_id", "reason", "note")}

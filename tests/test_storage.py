@@ -391,7 +391,7 @@ def test_summary_counts_what_is_stored(db: Database) -> None:
         nobody = privacy.summary(db_session=db_session, line_user_id="U-never-seen")
     assert (stored.messages, stored.attachments, stored.profile_name) == (2, 1, True)  # follow events not counted
     assert stored.messages_since is not None and stored.messages_since.tzinfo is not None
-    assert stored.attachments_since is not None and stored.erased_at is None and stored.tickets is None
+    assert stored.attachments_since is not None and stored.erased_at is None and stored.tickets == 0
     assert (nobody.messages, nobody.attachments, nobody.consent("general").state) == (0, 0, "unknown")
 
 

@@ -1,11 +1,18 @@
-"""Neutral handler replies → LINE message objects (text with quick replies, Flex bubbles)."""
+"""Neutral content → LINE message objects (text with quick replies, Flex bubbles).
+
+The sender calls `line_messages` on an outbox row's content when it sends (`storage.content` is the neutral
+JSON form of handlers' TextReply and CardReply); `render` does the same for handler replies directly.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from handlers.base import CardReply, Reply, TextReply
+from handlers.content import contents
 from knowledge.loader import LINE_QUICK_REPLY_LIMIT, LINE_TEXT_LIMIT, Button
+from storage import content
+from storage.content import Content
 
 MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
 ALT_TEXT_LIMIT = 400
@@ -104,15 +111,46 @@ def _card_message(reply: CardReply) -> dict[str, Any]:
     return message
 
 
-def render(replies: list[Reply]) -> list[dict[str, Any]]:
-    """Every reply as LINE message objects, in order."""
+def _button(item: Content) -> Button:
+    # Not validated again: content written by the console or a job must still go out (labels are cut in `action`).
+    return Button.model_construct(label=item["label"], text=item["text"], data=item.get("data"), tel=item.get("tel"))
+
+
+def _buttons(items: list[Content] | None) -> tuple[Button, ...]:
+    return tuple(_button(item) for item in items or [])
+
+
+def reply_of(item: Content) -> Reply:
+    """A neutral item back as the handler reply it is the JSON form of."""
+    if item.get("type") == "text":
+        return TextReply(str(item.get("text") or ""), _buttons(item.get("quick_replies")))
+    return CardReply(
+        alt_text=str(item.get("alt_text") or ""),
+        title=str(item.get("title") or ""),
+        lines=tuple(item.get("lines") or ()),
+        buttons=_buttons(item.get("buttons")),
+        quick_replies=_buttons(item.get("quick_replies")),
+        figure=item.get("figure"),
+        footnote=item.get("footnote"),
+    )
+
+
+def line_messages(items: list[Content]) -> list[dict[str, Any]]:
+    """An outbox row's content as LINE message objects. Rows written before the neutral form hold LINE
+    messages already: those pass through unchanged."""
     messages: list[dict[str, Any]] = []
-    for reply in replies:
-        if isinstance(reply, TextReply):
-            messages += _text_messages(reply)
-        else:
-            messages.append(_card_message(reply))
+    for item in items:
+        if not content.is_neutral(item):
+            messages.append(item)
+            continue
+        reply = reply_of(item)
+        messages += _text_messages(reply) if isinstance(reply, TextReply) else [_card_message(reply)]
     return messages
+
+
+def render(replies: list[Reply]) -> list[dict[str, Any]]:
+    """Every reply as LINE message objects, in order (as the sender will send them)."""
+    return line_messages(content.normalise(contents(replies)))
 
 
 def plain_text(message: dict[str, Any]) -> str:
