@@ -4,10 +4,12 @@ two runners at once on PostgreSQL fire every breach once."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,8 +19,11 @@ from bot.jobs import JobRunner
 from knowledge.loader import get_knowledge
 from storage import migrate, sla
 from storage import tickets as t
+from storage.base import utcnow
 from storage.db import Database
 from storage.sla import THAI_TIME
+from tests.conftest import helpdesk_env
+from tests.support.fake_line import FakeLine
 
 CHIANG_MAI = "50"
 OFFICER = t.Scope(officer_id=7, role="officer", provinces=frozenset({CHIANG_MAI}))
@@ -283,4 +288,48 @@ def test_two_runners_at_once_fire_each_breach_once(postgres_url: str, policy: sl
         )
     assert counts == Counter({i: 2 for i in ids})
     assert reports[0] and reports[1], "both runners took a share (SKIP LOCKED passes over the other's rows)"
+    db.dispose()
+
+
+def test_serve_and_worker_processes_fire_each_breach_once(
+    postgres_url: str, redis_url: str, fake_line: FakeLine, helpdesk: Any
+) -> None:
+    """The real wiring: `helpdesk serve` and `helpdesk worker` each run a job runner (every 0.2 s here) on one
+    PostgreSQL database; tickets that come due while both run are breached once each."""
+    env = {**helpdesk_env(postgres_url, fake_line, redis_url), "SLA_JOB_INTERVAL_SECONDS": "0.2"}
+    helpdesk(["serve"], env)
+    helpdesk(["worker"], env)
+    db = Database(postgres_url)
+    past = utcnow() - timedelta(hours=3)
+    ids: list[str] = []
+    for _ in range(5):
+        with db.session() as db_session:
+            for _ in range(6):
+                ids.append(
+                    t.open_ticket(
+                        db_session=db_session,
+                        kind="emergency",
+                        urgency="urgent",
+                        summary="มีคนทำร้ายร่างกาย",
+                        line_user_id="U" + uuid.uuid4().hex,
+                        province_code=CHIANG_MAI,
+                        first_response_due_at=past,
+                        resolution_due_at=past + timedelta(hours=1),
+                        now=past - timedelta(hours=1),
+                    ).id
+                )
+        time.sleep(0.1)
+
+    def breaches() -> Counter[tuple[str, str]]:
+        with db.session() as db_session:
+            rows = db_session.execute(
+                select(t.TicketEvent.ticket_id, t.TicketEvent.data).where(t.TicketEvent.type == "sla_breached")
+            )
+            return Counter((ticket_id, str(data["clock"])) for ticket_id, data in rows)
+
+    deadline = time.time() + 30
+    while len(breaches()) < 2 * len(ids) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # a few more passes of both runners: nothing fires twice
+    assert breaches() == Counter({(i, clock): 1 for i in ids for clock in ("first_response", "resolution")})
     db.dispose()
