@@ -298,7 +298,10 @@ def test_serve_and_worker_processes_fire_each_breach_once(
     PostgreSQL database; tickets that come due while both run are breached once each."""
     env = {**helpdesk_env(postgres_url, fake_line, redis_url), "SLA_JOB_INTERVAL_SECONDS": "0.2"}
     helpdesk(["serve"], env)
-    helpdesk(["worker"], env)
+    worker = helpdesk(["worker"], env)
+    deadline = time.time() + 60
+    while "worker running" not in worker.log_path.read_text() and time.time() < deadline:
+        time.sleep(0.1)  # its job runner starts with its queue workers, after the language model is built
     db = Database(postgres_url)
     past = utcnow() - timedelta(hours=3)
     ids: list[str] = []
