@@ -35,8 +35,8 @@ class Runtime:
         self.settings = settings
         self.knowledge = get_knowledge()  # validated here: bad content stops start-up
         # The SLA rules and working calendar for storage's service functions (due times, pause and resume).
+        # Installed by start() for this process, removed by stop().
         self.sla_policy = sla.build_policy(self.knowledge.sla, self.knowledge.holidays)
-        sla.install(self.sla_policy)
         migrate.upgrade(settings.database_url)
         self.db = Database(settings.database_url)
         self.queue: EventQueue
@@ -56,6 +56,7 @@ class Runtime:
 
     async def start(self, *, workers: bool) -> None:
         """Create the async LINE client (inside the running loop) and, when asked, start working."""
+        sla.install(self.sla_policy)
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=max(8, self.settings.worker_concurrency * 2)))
         self.line = LineClient(
@@ -94,6 +95,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.queue.stop()
+        if sla.installed() is self.sla_policy:
+            sla.install(None)  # a stopped runtime leaves no policy behind (tests run several in one process)
         if self.sender is not None:
             await self.sender.stop()
         if self.line is not None:

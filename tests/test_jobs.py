@@ -22,7 +22,7 @@ from storage import tickets as t
 from storage.base import utcnow
 from storage.db import Database
 from storage.sla import THAI_TIME
-from tests.conftest import helpdesk_env
+from tests.conftest import RunningApp, helpdesk_env, make_settings
 from tests.support.fake_line import FakeLine
 
 CHIANG_MAI = "50"
@@ -81,6 +81,7 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def db(migrated: Database, policy: sla.SlaPolicy) -> Database:
+    sla.install(policy)  # as a running app does (another test's app may have come and gone)
     with migrated.session() as db_session:
         for table in TICKET_TABLES:
             db_session.execute(text(f"DELETE FROM {table}"))
@@ -336,3 +337,21 @@ def test_serve_and_worker_processes_fire_each_breach_once(
     time.sleep(1)  # a few more passes of both runners: nothing fires twice
     assert breaches() == Counter({(i, clock): 1 for i in ids for clock in ("first_response", "resolution")})
     db.dispose()
+
+
+def test_the_embedded_app_installs_the_policy_and_runs_the_jobs(sqlite_url: str, fake_line: FakeLine) -> None:
+    """`helpdesk serve` embedded (SQLite): while it runs, tickets get due times and overdue ones are breached."""
+    sla.install(None)
+    with RunningApp(make_settings(sqlite_url, fake_line, sla_job_interval_seconds=0.1)):
+        db = Database(sqlite_url)
+        assert sla.installed() is not None
+        opened_at = utcnow() - timedelta(hours=2)
+        ticket_id = open_one(db, kind="emergency", urgency="urgent", at=opened_at)
+        assert ticket(db, ticket_id).first_response_due_at == opened_at + timedelta(hours=1)
+        deadline = time.time() + 10
+        while not events(db, ticket_id, "sla_breached") and time.time() < deadline:
+            time.sleep(0.1)
+        [breach] = events(db, ticket_id, "sla_breached")
+        assert breach.data["clock"] == "first_response"
+        db.dispose()
+    assert sla.installed() is None, "a stopped app leaves no policy behind"
