@@ -398,6 +398,16 @@ def on_status_change(
                 _set_reminders(ticket, policy)
         data["resolution_due_at"] = _iso(ticket.resolution_due_at)
         events.append(ClockEvent("sla_resumed", data))
+    if current == "resolved" and wanted not in ("resolved", "closed") and policy is not None:
+        # Reopened ("ยังไม่ได้รับการแก้ไข"): a fresh resolution clock from now, as for a new ticket.
+        kind, urgency = str(ticket.kind), str(ticket.urgency)
+        due = policy.opened(kind, urgency, now, ticket.province_code).resolution_due_at
+        ticket.resolution_due_at = due
+        ticket.resolution_breached_at = None
+        ticket.resolution_remind_at = policy.remind_at(kind, urgency, due, ticket.province_code)
+        events.append(
+            ClockEvent("sla_resumed", {"clock": "resolution", "reopened": True, "resolution_due_at": _iso(due)})
+        )
     if wanted == "waiting_citizen" and current != "waiting_citizen":
         events.append(ClockEvent("sla_paused", {"clock": "resolution", "due_at": _iso(ticket.resolution_due_at)}))
     if wanted == "resolved" and ticket.resolved_at is None:

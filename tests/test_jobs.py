@@ -216,6 +216,20 @@ def test_resolved_in_time_is_met(db: Database) -> None:
     assert resolved.first_response_remind_at is None and resolved.resolution_remind_at is None
 
 
+def test_a_reopened_ticket_gets_a_fresh_resolution_clock(db: Database, policy: sla.SlaPolicy) -> None:
+    ticket_id = open_one(db)
+    status(db, ticket_id, "in_progress", MONDAY_9 + timedelta(hours=1))
+    status(db, ticket_id, "resolved", MONDAY_9 + timedelta(days=2))
+    reopened_at = th(2026, 12, 14, 10, 0)  # after the first resolution due time (8 December)
+    status(db, ticket_id, "in_progress", reopened_at)
+    row = ticket(db, ticket_id)
+    assert row.resolution_due_at == policy.opened("complaint", "normal", reopened_at, CHIANG_MAI).resolution_due_at
+    assert row.resolution_remind_at is not None and row.resolved_at is None
+    [event] = events(db, ticket_id, "sla_resumed")
+    assert event.data["reopened"] is True
+    assert JobRunner(db=db).run_once(reopened_at + timedelta(hours=1)).breaches == []
+
+
 # --- auto-close and transfers ----------------------------------------------------------------------------
 
 
