@@ -358,10 +358,11 @@ def set_due_times(ticket: ClockedTicket, policy: SlaPolicy, opened_at: datetime)
     due = policy.opened(str(ticket.kind), str(ticket.urgency), opened_at, ticket.province_code)
     ticket.first_response_due_at = due.first_response_due_at
     ticket.resolution_due_at = due.resolution_due_at
-    _set_reminders(ticket, policy)
+    set_reminders(ticket, policy)
 
 
-def _set_reminders(ticket: ClockedTicket, policy: SlaPolicy) -> None:
+def set_reminders(ticket: ClockedTicket, policy: SlaPolicy) -> None:
+    """The reminder times before the ticket's open due times (its rule's `remind_before`)."""
     kind, urgency, province = str(ticket.kind), str(ticket.urgency), ticket.province_code
     if ticket.first_response_at is None and ticket.first_response_due_at is not None:
         ticket.first_response_remind_at = policy.remind_at(kind, urgency, ticket.first_response_due_at, province)
@@ -395,7 +396,7 @@ def on_status_change(
                 kind, urgency, ticket.resolution_due_at, paused_at, now, ticket.province_code
             )
             if wanted not in ("resolved", "closed"):
-                _set_reminders(ticket, policy)
+                set_reminders(ticket, policy)
         data["resolution_due_at"] = _iso(ticket.resolution_due_at)
         events.append(ClockEvent("sla_resumed", data))
     if current == "resolved" and wanted not in ("resolved", "closed") and policy is not None:

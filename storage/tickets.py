@@ -574,6 +574,8 @@ def open_ticket(
             policy = sla_policy or sla.installed()
             if policy is not None and first_response_due_at is None and resolution_due_at is None:
                 sla.set_due_times(ticket, policy, now)
+            elif policy is not None:
+                sla.set_reminders(ticket, policy)  # due times given by the caller: remind before them
             db_session.add(ticket)
             db_session.flush()
     except IntegrityError:
