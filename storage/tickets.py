@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import hashlib
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -349,8 +350,8 @@ def _visible(scope: Scope) -> ColumnElement[bool]:
 
 def phone_cipher(secret_key: str) -> Fernet:
     """The Fernet key for phone numbers, derived from SECRET_KEY (given by the caller: storage reads no settings)."""
-    digest = hashlib.sha256(b"helpdesk/ticket-phone/v1\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"helpdesk/ticket-phone/v1")
+    return Fernet(base64.urlsafe_b64encode(derived.derive(secret_key.encode())))
 
 
 def mask_phone(digits: str) -> str:
@@ -612,8 +613,13 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
     return and_(
         Ticket.status.in_(OPEN_STATUSES),
         or_(
-            and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at < now),
-            and_(Ticket.sla_paused_at.is_(None), Ticket.resolution_due_at < now),
+            # IS NOT NULL first: "not overdue" must hold (not be NULL) for a ticket without due times.
+            and_(
+                Ticket.first_response_at.is_(None),
+                Ticket.first_response_due_at.is_not(None),
+                Ticket.first_response_due_at < now,
+            ),
+            and_(Ticket.sla_paused_at.is_(None), Ticket.resolution_due_at.is_not(None), Ticket.resolution_due_at < now),
         ),
     )
 
