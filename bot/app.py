@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import ops, webhook
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
+from console import api as console_api
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -27,12 +28,19 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="พม. ช่วยได้ — welfare help desk on LINE", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="พม. ช่วยได้ — welfare help desk on LINE",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.queue = runtime.queue
     app.include_router(webhook.router)
     app.include_router(ops.router)
+    console_api.mount(app, db=runtime.db, secret_key=settings.session_secret)
     if settings.demo:
         from bot.demo import build_demo_router
 
@@ -42,7 +50,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The `helpdesk` command: serve, demo, worker, nlu, knowledge check."""
+"""The `helpdesk` command: serve, demo, worker, nlu, knowledge check, officers add."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -49,7 +50,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings.line_api_base_url = fake
     settings.line_data_api_base_url = fake
     print(f"พม. ช่วยได้ (demo): open http://127.0.0.1:{args.port}/simulator", file=sys.stderr)
+    print(_seed_demo(settings, f"http://127.0.0.1:{args.port}"), file=sys.stderr, flush=True)
     return _serve(settings, args.host, args.port, True)
+
+
+def _seed_demo(settings: Settings, base_url: str) -> str:
+    """Demo officers and tickets (bot/demo/seed.py); returns how to sign in."""
+    from bot.demo.seed import seed, sign_in_help
+    from storage import migrate
+    from storage.db import Database
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        return sign_in_help(base_url, seed(db))
+    finally:
+        db.dispose()
 
 
 def cmd_worker(_: argparse.Namespace) -> int:
@@ -130,6 +146,69 @@ def cmd_knowledge_check(_: argparse.Namespace) -> int:
     return 0
 
 
+LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
+
+
+def resolve_provinces(names: Sequence[str]) -> list[str]:
+    """Province codes for names given on the command line: official Thai or English names or common aliases
+    ("โคราช"); raises ValueError naming what was not understood."""
+    from bot.nlu.geography import canonical_province
+    from storage.officers import province_code
+
+    codes: list[str] = []
+    for name in names:
+        official = canonical_province(name)
+        code = province_code(official) if official else None
+        if code is None:
+            raise ValueError(
+                f"unknown province {name!r}: give the official Thai name (e.g. นครราชสีมา), "
+                "its English name (Nakhon Ratchasima) or a common alias (โคราช)"
+            )
+        codes.append(code)
+    return codes
+
+
+def cmd_officers_add(args: argparse.Namespace) -> int:
+    from storage import migrate
+    from storage.db import Database
+    from storage.officers import OfficerError, OfficerRole, create_officer, province_name
+
+    try:
+        codes = resolve_provinces(args.province or [])
+    except ValueError as exc:
+        print(f"helpdesk officers add: {exc}", file=sys.stderr)
+        return 2
+    if args.line_user_id and not LINE_USER_ID.match(args.line_user_id):
+        print(
+            "helpdesk officers add: --line-user-id must be a LINE user ID: U followed by 32 hex digits",
+            file=sys.stderr,
+        )
+        return 2
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as db_session:
+            officer = create_officer(
+                db_session=db_session,
+                username=args.username,
+                password=args.password,
+                role=OfficerRole(args.role),
+                province_codes=codes,
+                display_name=args.display_name,
+                line_user_id=args.line_user_id,
+            )
+            username, role = officer.username, officer.role.value
+    except OfficerError as exc:
+        print(f"helpdesk officers add: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    where = ", ".join(province_name(c) or c for c in dict.fromkeys(codes)) or "every province (admin)"
+    print(f"officer {username} added: {role}, {where}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helpdesk", description="พม. ช่วยได้: the welfare help desk on LINE")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     knowledge_commands.add_parser("check", help="validate everything in knowledge/").set_defaults(
         func=cmd_knowledge_check
     )
+    officers = commands.add_parser("officers", help="officers of the provincial offices")
+    officers_commands = officers.add_subparsers(dest="officers_command", required=True)
+    add = officers_commands.add_parser("add", help="add an officer who can sign in to the API and console")
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", required=True, choices=["officer", "supervisor", "admin"])
+    add.add_argument(
+        "--province",
+        action="append",
+        metavar="NAME",
+        help="the officer's province (official Thai name, English name or a common alias); repeat for several",
+    )
+    add.add_argument("--line-user-id", metavar="U", help="the officer's LINE user ID, for urgent alerts by push")
+    add.add_argument("--display-name", metavar="NAME")
+    add.set_defaults(func=cmd_officers_add)
     return parser
 
 

@@ -15,3 +15,4 @@ PROCESSING_SECONDS = Histogram(
 OUTBOUND_CALLS = Counter("helpdesk_outbound_calls_total", "Calls to the LINE platform", ["endpoint", "status"])
 OUTBOX_RESULTS = Counter("helpdesk_outbox_results_total", "Outbox deliveries by result", ["result"])
 HANDLER_TURNS = Counter("helpdesk_handler_turns_total", "Turns by handler", ["handler"])
+SLA_JOBS = Counter("helpdesk_sla_jobs_total", "SLA job actions (breach, reminder, auto-close, transfer)", ["job"])

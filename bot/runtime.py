@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from bot import metrics
+from bot.jobs import JobRunner
 from bot.line.client import LineClient
 from bot.nlu import warm_up
 from bot.processing import EventProcessor
@@ -18,7 +19,7 @@ from bot.queue.redis_streams import RedisStreamQueue
 from bot.sender import Sender
 from bot.settings import Settings
 from knowledge.loader import get_knowledge
-from storage import dialogue, events, migrate, outbox
+from storage import dialogue, events, migrate, outbox, sla
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class Runtime:
         settings.require_production_secrets()
         self.settings = settings
         self.knowledge = get_knowledge()  # validated here: bad content stops start-up
+        # The SLA rules and working calendar for storage's service functions (due times, pause and resume).
+        # Installed by start() for this process, removed by stop().
+        self.sla_policy = sla.build_policy(self.knowledge.sla, self.knowledge.holidays)
         migrate.upgrade(settings.database_url)
         self.db = Database(settings.database_url)
         self.queue: EventQueue
@@ -47,10 +51,12 @@ class Runtime:
         self.line: LineClient | None = None
         self.sender: Sender | None = None
         self.processor: EventProcessor | None = None
+        self.jobs: JobRunner | None = None
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self, *, workers: bool) -> None:
         """Create the async LINE client (inside the running loop) and, when asked, start working."""
+        sla.install(self.sla_policy)
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=max(8, self.settings.worker_concurrency * 2)))
         self.line = LineClient(
@@ -78,6 +84,10 @@ class Runtime:
                 await self.stop()  # close the LINE client's sessions and the database on a failed start
                 raise
             self._background.append(asyncio.create_task(self._maintain()))
+            self.jobs = JobRunner(
+                db=self.db, policy=self.sla_policy, interval_seconds=self.settings.sla_job_interval_seconds
+            )
+            self._background.append(asyncio.create_task(self.jobs.run_forever()))
 
     async def stop(self) -> None:
         for task in self._background:
@@ -85,6 +95,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.queue.stop()
+        if sla.installed() is self.sla_policy:
+            sla.install(None)  # a stopped runtime leaves no policy behind (tests run several in one process)
         if self.sender is not None:
             await self.sender.stop()
         if self.line is not None:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     outbound_max_attempts: int = 8
     outbound_timeout_seconds: float = 10.0
     attachment_max_bytes: int = 10 * 1024 * 1024
+    sla_job_interval_seconds: float = 30.0  # how often the job runner looks for SLA work (bot/jobs.py)
 
     @model_validator(mode="after")
     def _demo_generates_secrets(self) -> Settings:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -407,7 +408,6 @@ class FollowUps(BaseModel):
 
 
 TICKET_STATUSES = ("new", "acknowledged", "in_progress", "waiting_citizen", "resolved", "closed")
-TICKET_KINDS = ("complaint", "help_request", "case_report", "emergency", "handoff")
 # Every text of knowledge/replies/tickets.yaml, with the placeholders it may use.
 TICKET_TEXTS: dict[str, set[str]] = {
     "unavailable": set(),
@@ -507,6 +507,154 @@ class TicketReplies(BaseModel):
 
     def text(self, name: str, **values: object) -> str:
         return self.texts[name].format(**values)
+TICKET_KINDS = ("complaint", "help_request", "case_report", "emergency", "handoff")  # DESIGN.md "Tickets"
+URGENCIES = ("normal", "urgent")
+SLA_CLOCKS = ("working", "around_the_clock")
+_DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+_DURATION_FIELDS = ("first_response", "resolution", "transfer_acceptance", "remind_before")
+
+
+class SlaRule(BaseModel):
+    """One kind and urgency's targets, in minutes of its clock (storage/sla.py's `TargetData`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clock: Literal["working", "around_the_clock"]
+    first_response_minutes: int = Field(gt=0)
+    resolution_minutes: int = Field(gt=0)
+    transfer_acceptance_minutes: int = Field(gt=0)
+    remind_before_minutes: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _reminder_before_the_first_due(self) -> SlaRule:
+        if self.remind_before_minutes >= self.first_response_minutes:
+            raise ValueError("remind_before must be shorter than first_response")
+        if self.first_response_minutes > self.resolution_minutes:
+            raise ValueError("first_response must not be longer than resolution")
+        return self
+
+
+class SlaRules(BaseModel):
+    """knowledge/sla.yaml: working hours, auto-close window and a rule for every ticket kind and urgency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(min_length=10)
+    day_start: time
+    day_end: time
+    auto_close_after_days: int = Field(ge=1, le=60)
+    rules: dict[str, dict[str, SlaRule]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _durations_to_minutes(cls, data: Any) -> Any:
+        """"30m", "2h", "3d" → minutes; a "d" is one working day on the working clock, 24 hours otherwise."""
+        if not isinstance(data, dict) or "working_hours" not in data:
+            return data
+        data = dict(data)
+        hours = data.pop("working_hours")
+        start, end = (time.fromisoformat(str(hours[k])) for k in ("start", "end"))
+        working_day = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+        if working_day <= 0:
+            raise ValueError(f"working hours end ({end}) before they start ({start})")
+        data["day_start"], data["day_end"] = start, end
+        rules: dict[str, dict[str, Any]] = {}
+        for kind, by_urgency in (data.get("rules") or {}).items():
+            rules[kind] = {}
+            for urgency, raw in (by_urgency or {}).items():
+                rule = dict(raw)
+                for name in _DURATION_FIELDS:
+                    if name not in rule:
+                        continue
+                    match = _DURATION.match(str(rule.pop(name)).strip())
+                    if match is None:
+                        raise ValueError(f"sla {kind}/{urgency}: {name} is not like 30m, 2h or 3d")
+                    number, unit = int(match[1]), match[2]
+                    day = working_day if rule.get("clock") == "working" else 24 * 60
+                    rule[f"{name}_minutes"] = number * {"m": 1, "h": 60, "d": day}[unit]
+                rules[kind][urgency] = rule
+        data["rules"] = rules
+        return data
+
+    @model_validator(mode="after")
+    def _every_kind_and_urgency(self) -> SlaRules:
+        if set(self.rules) != set(TICKET_KINDS):
+            raise ValueError(f"sla rules: need exactly the kinds {sorted(TICKET_KINDS)}, got {sorted(self.rules)}")
+        for kind, by_urgency in self.rules.items():
+            if set(by_urgency) != set(URGENCIES):
+                raise ValueError(f"sla rules for {kind!r}: need exactly the urgencies {list(URGENCIES)}")
+            urgent, normal = by_urgency["urgent"], by_urgency["normal"]
+            if urgent.clock != normal.clock:
+                raise ValueError(f"sla rules for {kind!r}: urgent and normal run on the same clock")
+            for name in _DURATION_FIELDS:
+                if getattr(urgent, f"{name}_minutes") > getattr(normal, f"{name}_minutes"):
+                    raise ValueError(f"sla rules for {kind!r}: urgent {name} is longer than normal")
+        for urgency, rule in self.rules["emergency"].items():
+            if rule.clock != "around_the_clock" or rule.first_response_minutes > 60:
+                raise ValueError(f"emergency/{urgency}: acknowledged within 1 hour, around the clock")
+        return self
+
+    def target(self, kind: str, urgency: str) -> SlaRule:
+        return self.rules[kind][urgency]
+
+
+class HolidayEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: date
+    name: str = Field(min_length=2)
+    source: str = Field(min_length=10)
+
+
+class ProvincialHoliday(HolidayEntry):
+    provinces: list[str] = Field(min_length=1)
+
+
+class HolidayOverrides(BaseModel):
+    """knowledge/holidays.yaml: days closed nationally or in some provinces beyond the `holidays` package, and
+    days open despite it. Province names are checked against geothai and exposed by province code."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    closed: list[HolidayEntry] = []
+    provincial: list[ProvincialHoliday] = []
+    open: list[HolidayEntry] = []
+    province_codes: dict[str, str] = {}  # official Thai name → geothai code, filled by the loader
+
+    @model_validator(mode="after")
+    def _known_provinces_and_no_contradiction(self) -> HolidayOverrides:
+        for entry in self.provincial:
+            unknown = [p for p in entry.provinces if p not in self.province_codes]
+            if unknown:
+                raise ValueError(f"holiday {entry.date} ({entry.name}): unknown provinces {unknown}")
+        for day in (*self.closed, *self.open):
+            if day.date.weekday() >= 5:
+                raise ValueError(f"holiday override {day.date} ({day.name}) is a weekend: never a working day")
+        both = {e.date for e in self.open} & {e.date for e in (*self.closed, *self.provincial)}
+        if both:
+            raise ValueError(f"holiday overrides: {sorted(both)} both closed and open")
+        return self
+
+    def closed_days(self) -> dict[date, str]:
+        return {e.date: e.name for e in self.closed}
+
+    def provincial_days(self) -> dict[str, dict[date, str]]:
+        """Province code → its own closed days."""
+        days: dict[str, dict[date, str]] = {}
+        for entry in self.provincial:
+            for province in entry.provinces:
+                days.setdefault(self.province_codes[province], {})[entry.date] = entry.name
+        return days
+
+    def open_days(self) -> dict[date, str]:
+        return {e.date: e.name for e in self.open}
+
+
+def load_holiday_overrides(path: Path) -> HolidayOverrides:
+    import geothai
+
+    codes = {p.name_th: p.code for p in geothai.provinces()}
+    return HolidayOverrides.model_validate({**(_read_yaml(path) or {}), "province_codes": codes})
 
 
 class Knowledge(BaseModel):
@@ -522,6 +670,8 @@ class Knowledge(BaseModel):
     emergency: EmergencyGuide
     follow_ups: FollowUps
     tickets: TicketReplies
+    sla: SlaRules
+    holidays: HolidayOverrides
 
     def programme_intents(self) -> frozenset[str]:
         """The intents whose questions the programme catalogue answers."""
@@ -581,6 +731,8 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         emergency=EmergencyGuide.model_validate(_read_yaml(directory / "emergency.yaml")),
         follow_ups=FollowUps.model_validate(_read_yaml(directory / "replies" / "follow_ups.yaml")),
         tickets=TicketReplies.model_validate(_read_yaml(directory / "replies" / "tickets.yaml")),
+        sla=SlaRules.model_validate(_read_yaml(directory / "sla.yaml")),
+        holidays=load_holiday_overrides(directory / "holidays.yaml"),
     )
 
 

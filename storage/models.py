@@ -5,6 +5,7 @@ from storage.base import Base
 from storage.conversations import ConversationMessage
 from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
+from storage.officers import AuditEntry, Officer, OfficerProvince
 from storage.outbox import OutboxMessage
 from storage.privacy import ErasureRecord
 from storage.tickets import (
@@ -21,6 +22,7 @@ from storage.users import ConsentRecord, LineUser
 
 __all__ = [
     "Attachment",
+    "AuditEntry",
     "Base",
     "Collaborator",
     "ConsentRecord",
@@ -30,6 +32,8 @@ __all__ = [
     "InboxEvent",
     "LineUser",
     "Office",
+    "Officer",
+    "OfficerProvince",
     "OutboxMessage",
     "ProcessedEvent",
     "Referral",

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from storage import content as neutral
-from storage import outbox
+from storage import outbox, sla
 from storage.base import Base, UtcDateTime, utcnow
 
 BANGKOK = timezone(timedelta(hours=7))
@@ -208,6 +208,11 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sla_paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # SLA jobs (storage/sla_jobs.py): a pending reminder's time (NULL once sent) and when a breach was recorded.
+    first_response_remind_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    resolution_remind_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     handoff_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -544,9 +549,13 @@ def open_ticket(
     actor: str = "citizen",
     first_response_due_at: datetime | None = None,
     resolution_due_at: datetime | None = None,
+    sla_policy: sla.SlaPolicy | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """A new ticket with the next ID and its `opened` event; the existing one when `source_event_id` was seen.
+
+    Due times: as given, else from `sla_policy` (default: the policy installed at start-up, `sla.installed()`)
+    for its kind, urgency and province, from `now`.
 
     The allocation and the insert run in a savepoint: if a concurrent transaction committed a ticket for the
     same source event first, the savepoint (number included) is rolled back and that ticket is returned.
@@ -585,6 +594,11 @@ def open_ticket(
                 first_response_due_at=first_response_due_at,
                 resolution_due_at=resolution_due_at,
             )
+            policy = sla_policy or sla.installed()
+            if policy is not None and first_response_due_at is None and resolution_due_at is None:
+                sla.set_due_times(ticket, policy, now)
+            elif policy is not None:
+                sla.set_reminders(ticket, policy)  # due times given by the caller: remind before them
             db_session.add(ticket)
             db_session.flush()
     except IntegrityError:
@@ -779,6 +793,7 @@ def _set_status(db_session: Session, ticket: Ticket, wanted: Status, *, actor: s
     if wanted not in TRANSITIONS[current]:
         raise TransitionNotAllowed(current.value, wanted.value)
     data: dict[str, Any] = {"from": current.value, "to": wanted.value}
+    clock_events = sla.on_status_change(ticket, wanted.value, now, sla.installed())
     if wanted in (Status.acknowledged, Status.in_progress) and ticket.first_response_at is None:
         ticket.first_response_at = now
     if wanted is Status.waiting_citizen:
@@ -795,6 +810,7 @@ def _set_status(db_session: Session, ticket: Ticket, wanted: Status, *, actor: s
         ticket.closed_at = now
     ticket.status = wanted
     by_citizen = actor == "citizen"
+    record_clock_events(db_session, ticket, clock_events, now=now)
     return _event(
         db_session,
         ticket,
@@ -806,6 +822,22 @@ def _set_status(db_session: Session, ticket: Ticket, wanted: Status, *, actor: s
         notify_staff=by_citizen,
         data=data,
     )
+
+
+def record_clock_events(
+    db_session: Session, ticket: Ticket, events: Iterable[sla.ClockEvent], *, now: datetime
+) -> None:
+    """SLA events (met, paused, resumed, breached, reminder) into the history: internal, by the system."""
+    for clock_event in events:
+        _event(
+            db_session,
+            ticket,
+            clock_event.type,
+            actor="system",
+            now=now,
+            notify_staff=clock_event.notify_staff,
+            data=dict(clock_event.data),
+        )
 
 
 def change_status(
@@ -928,7 +960,7 @@ def request_transfer(
         status=TransferStatus.requested,
         requested_by=scope.officer_id,
         created_at=now,
-        expires_at=expires_at or now + DEFAULT_TRANSFER_WINDOW,
+        expires_at=expires_at or _transfer_deadline(ticket, code, now),
     )
     db_session.add(transfer)
     db_session.flush()
@@ -942,6 +974,14 @@ def request_transfer(
         data={"transfer_id": transfer.id, "from": ticket.province_code, "to": code, "reason": reason},
     )
     return transfer
+
+
+def _transfer_deadline(ticket: Ticket, to_province: str, now: datetime) -> datetime:
+    """The receiving office's time to accept (knowledge/sla.yaml `transfer_acceptance`, its working days)."""
+    policy = sla.installed()
+    if policy is None:
+        return now + DEFAULT_TRANSFER_WINDOW
+    return policy.transfer_expires_at(ticket.kind.value, ticket.urgency.value, now, to_province)
 
 
 def get_transfer(*, db_session: Session, scope: Scope, transfer_id: int) -> Transfer | None:
