@@ -42,7 +42,7 @@ from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
 from storage.outbox import OutboxMessage
-from storage.ticket_port import SqlTicketPort
+from bot.ticket_port import SqlTicketPort
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from storage import content as neutral
-from storage import outbox, sla
+from storage import officers, outbox, sla
 from storage.base import Base, UtcDateTime, utcnow
 
 BANGKOK = timezone(timedelta(hours=7))
@@ -621,7 +621,23 @@ def open_ticket(
         data={"kind": ticket.kind.value, "urgency": ticket.urgency.value, "province": province_code},
     )
     db_session.flush()
+    if ticket.urgency is Urgency.urgent:
+        alert_officers(db_session=db_session, ticket=ticket)
     return ticket
+
+
+def alert_officers(*, db_session: Session, ticket: Ticket) -> int:
+    """An urgent ticket reaches its province's officers who linked their LINE account, by push, at once
+    (the same outbox as every message; the ticket's summary only, never a phone number). Returns how many."""
+    if ticket.province_code is None:
+        return 0
+    recipients = officers.alert_recipients(db_session=db_session, province_code=ticket.province_code)
+    if not recipients:
+        return 0
+    alert = f"🚨 เรื่องด่วน {ticket.id} ({ticket.province_name}): {ticket.summary[:120]}\nเปิดดูในคอนโซลได้เลยค่ะ"
+    outbox.send_to_staff(db_session, line_user_ids=recipients, replies=[neutral.text(alert)], ticket_id=ticket.id)
+    _event(db_session, ticket, "staff_alerted", actor="system", now=utcnow(), data={"officers": len(recipients)})
+    return len(recipients)
 
 
 def _by_source_event(db_session: Session, source_event_id: str) -> Ticket | None:

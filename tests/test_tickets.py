@@ -22,7 +22,7 @@ from storage import migrate, privacy, users
 from storage import tickets as T
 from storage.db import Database
 from storage.models import Base
-from storage.ticket_port import SqlTicketPort
+from bot.ticket_port import SqlTicketPort
 from storage.tickets import Scope, Status, Ticket
 from storage.users import ConsentState
 from tests.support.db_checks import query
@@ -525,6 +525,30 @@ def test_officers_messages_and_status_changes_reach_the_citizen_through_the_outb
         T.erase_citizen(db_session=db_session, line_user_id="U-gone")
         T.add_public_message(db_session=db_session, scope=scope, ticket_id=other, text="สวัสดีค่ะ", actor="o")
     assert len(query(db.url, "SELECT id FROM outbox")) == 2
+
+
+def test_an_urgent_ticket_alerts_the_provinces_officers_with_linked_line_accounts(db: Database) -> None:
+    from storage import officers
+
+    with db.session() as db_session:
+        for username, province, line_id in (("kk1", KHON_KAEN, "U-officer-kk"), ("kk2", KHON_KAEN, None)):
+            officers.create_officer(
+                db_session=db_session,
+                username=username,
+                password="a-long-password-1",
+                role=officers.OfficerRole.officer,
+                province_codes=[province],
+                line_user_id=line_id,
+            )
+    new(db, line_user_id="U-calm")  # a normal ticket alerts nobody
+    urgent = new(db, kind="emergency", urgency="urgent", summary="เด็กถูกขังในบ้าน", line_user_id="U-caller")
+    elsewhere = new(db, province="10", kind="emergency", urgency="urgent", line_user_id="U-bangkok")
+    rows = query(db.url, "SELECT line_user_id, messages FROM outbox ORDER BY id")
+    alerts = [r for r in rows if r["line_user_id"] == "U-officer-kk"]
+    assert len(alerts) == 1, "one push to the one officer of the province who linked LINE"
+    body = json.loads(alerts[0]["messages"]) if isinstance(alerts[0]["messages"], str) else alerts[0]["messages"]
+    assert urgent in body[0]["text"] and "เด็กถูกขังในบ้าน" in body[0]["text"]
+    assert elsewhere not in str([r["messages"] for r in rows])
 
 
 # --- the handlers' port: SQL and fake behave alike ----------------------------------------------------------
