@@ -34,6 +34,7 @@ from bot.nlu.coordinates import understand_location
 from bot.nlu.entities import redact
 from bot.outcome import apply_outcome, queue_replies
 from bot.settings import Settings
+from bot.ticket_port import SqlTicketPort
 from handlers import forms
 from handlers.base import AttachmentInfo, DialogueState, EventKind, Person, TextReply, Turn, Understanding
 from knowledge.loader import Knowledge
@@ -42,7 +43,6 @@ from storage.base import utcnow
 from storage.conversations import Direction
 from storage.db import Database
 from storage.outbox import OutboxMessage
-from bot.ticket_port import SqlTicketPort
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import psycopg
 import pytest
 from sqlalchemy import update
 
+from bot.ticket_port import SqlTicketPort
 from handlers.base import LocationInfo, NewTicket, TicketPort
 from storage import migrate, privacy, users
 from storage import tickets as T
 from storage.db import Database
 from storage.models import Base
-from bot.ticket_port import SqlTicketPort
 from storage.tickets import Scope, Status, Ticket
 from storage.users import ConsentState
 from tests.support.db_checks import query
