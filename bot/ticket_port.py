@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.base import REOPEN_DAYS, NewTicket, TicketView
 from storage import tickets
-from storage.tickets import Kind, Status, Ticket
+from storage.tickets import Status, Ticket
 
 
 class SqlTicketPort:
@@ -79,19 +78,8 @@ class SqlTicketPort:
 
     def held_handoff(self) -> TicketView | None:
         """The person's open handoff ticket an officer holds (assigned, and not past `handoff_until`)."""
-        row = self.db_session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.line_user_id == self.line_user_id,
-                Ticket.kind == Kind.handoff,
-                Ticket.status.in_(tickets.OPEN_STATUSES),
-                Ticket.assignee_id.is_not(None),
-            )
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        ).first()
-        if row is None or (row.handoff_until is not None and row.handoff_until <= self.now):
-            return None
-        return self._view(row)
+        row = tickets.held_handoff(db_session=self.db_session, line_user_id=self.line_user_id, now=self.now)
+        return self._view(row) if row is not None else None
 
     def rate(self, ticket_id: str, score: int, comment: str | None = None) -> bool:
         row = self._own(ticket_id)
@@ -111,10 +99,7 @@ class SqlTicketPort:
     # --- helpers ---------------------------------------------------------------------------------------
 
     def _own(self, ticket_id: str) -> Ticket | None:
-        row = self.db_session.get(Ticket, ticket_id.strip().upper())
-        if row is None or row.line_user_id != self.line_user_id:
-            return None
-        return row
+        return tickets.citizen_ticket(db_session=self.db_session, line_user_id=self.line_user_id, ticket_id=ticket_id)
 
     def _view(self, row: Ticket) -> TicketView:
         last = tickets.last_public_update(db_session=self.db_session, ticket=row)

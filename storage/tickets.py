@@ -825,6 +825,8 @@ def _set_status(db_session: Session, ticket: Ticket, wanted: Status, *, actor: s
     if wanted is Status.closed:
         ticket.closed_at = now
     ticket.status = wanted
+    if wanted not in OPEN_STATUSES:
+        _hold_handoff(ticket, now)  # resolved or closed: the chat goes back to the bot
     by_citizen = actor == "citizen"
     record_clock_events(db_session, ticket, clock_events, now=now)
     return _event(
@@ -871,6 +873,39 @@ def change_status(
     return ticket
 
 
+HANDOFF_HOLD = timedelta(minutes=30)  # an officer's hold on a live chat; each message renews it
+
+
+def held_handoff(*, db_session: Session, line_user_id: str, now: datetime) -> Ticket | None:
+    """The person's open handoff that an officer holds: assigned, and the hold not run out (the bot then stops
+    answering and the person's messages go into the ticket). A lapsed hold hands the chat back to the bot."""
+    row = db_session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.line_user_id == line_user_id,
+            Ticket.kind == Kind.handoff,
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.assignee_id.is_not(None),
+            Ticket.handoff_until > now,
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).first()
+    return row
+
+
+def citizen_ticket(*, db_session: Session, line_user_id: str, ticket_id: str) -> Ticket | None:
+    """One of the person's own tickets, or None (anyone else's does not exist for them)."""
+    row = db_session.get(Ticket, ticket_id.strip().upper())
+    return row if row is not None and row.line_user_id == line_user_id else None
+
+
+def _hold_handoff(ticket: Ticket, now: datetime) -> None:
+    if ticket.kind is Kind.handoff and ticket.assignee_id is not None and ticket.status in OPEN_STATUSES:
+        ticket.handoff_until = now + HANDOFF_HOLD
+    elif ticket.kind is Kind.handoff:
+        ticket.handoff_until = None  # unassigned, resolved or closed: the bot answers again
+
+
 def assign(
     *,
     db_session: Session,
@@ -880,10 +915,12 @@ def assign(
     actor: str,
     now: datetime | None = None,
 ) -> Ticket:
+    """Give the ticket to an officer; on a handoff, that officer now holds the live chat."""
     now = now or utcnow()
     ticket = _owned(db_session, scope, ticket_id)
     previous = ticket.assignee_id
     ticket.assignee_id = assignee_id
+    _hold_handoff(ticket, now)
     _event(db_session, ticket, "assigned", actor=actor, now=now, data={"from": previous, "to": assignee_id})
     return ticket
 
@@ -898,6 +935,7 @@ def add_public_message(
         raise TicketError("the ticket is closed")
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+    _hold_handoff(ticket, now)  # the officer is still there: the hold renews
     event = _event(
         db_session,
         ticket,

@@ -551,6 +551,32 @@ def test_an_urgent_ticket_alerts_the_provinces_officers_with_linked_line_account
     assert elsewhere not in str([r["messages"] for r in rows])
 
 
+def test_an_officer_holds_a_handoff_for_thirty_minutes_renewed_by_each_message_and_released_by_resolving(
+    db: Database,
+) -> None:
+    ticket_id = new(db, kind="handoff", line_user_id="U-live")
+    admin = Scope.admin(1)
+
+    def held(at: datetime) -> bool:
+        with db.session() as db_session:
+            return T.held_handoff(db_session=db_session, line_user_id="U-live", now=at) is not None
+
+    assert not held(NOW), "nobody holds it until an officer takes it"
+    with db.session() as db_session:
+        T.assign(db_session=db_session, scope=admin, ticket_id=ticket_id, assignee_id=1, actor="o", now=NOW)
+    assert held(NOW + timedelta(minutes=29)) and not held(NOW + timedelta(minutes=31))
+    later = NOW + timedelta(minutes=20)
+    with db.session() as db_session:
+        T.add_public_message(db_session=db_session, scope=admin, ticket_id=ticket_id, text="ค่ะ", actor="o", now=later)
+    assert held(NOW + timedelta(minutes=45)), "the officer's message renews the hold"
+    with db.session() as db_session:
+        for status in ("in_progress", "resolved"):
+            T.change_status(
+                db_session=db_session, scope=admin, ticket_id=ticket_id, status=status, actor="o", now=later
+            )
+    assert not held(later), "resolving hands the chat back to the bot"
+
+
 # --- the handlers' port: SQL and fake behave alike ----------------------------------------------------------
 
 

@@ -156,8 +156,8 @@ class FakeTicketPort:
             and t.assignee is not None
         ]
         held.sort(key=lambda t: (t.created_at, t.id), reverse=True)
-        if not held or (held[0].handoff_until is not None and held[0].handoff_until <= self.now):
-            return None
+        if not held or held[0].handoff_until is None or held[0].handoff_until <= self.now:
+            return None  # as storage.tickets.held_handoff: assigned and the hold not run out
         return self._view(held[0])
 
     def rate(self, ticket_id: str, score: int, comment: str | None = None) -> bool:
@@ -193,9 +193,10 @@ class FakeTicketPort:
         self.store.tickets[ticket_id].events.append(("message", self.now, actor, "public", {"text": text}))
 
     def officer_holds(self, ticket_id: str, officer: str = "officer:test", until: float | None = None) -> None:
+        """Assigning a handoff holds the chat for storage.tickets.HANDOFF_HOLD (30 minutes)."""
         row = self.store.tickets[ticket_id]
         row.assignee = officer
-        row.handoff_until = until
+        row.handoff_until = until if until is not None else self.now + 30 * 60
 
     # --- helpers --------------------------------------------------------------------------------------
 
