@@ -22,6 +22,9 @@ import uvicorn
 from bot.app import create_app
 from bot.line.signature import sign
 from bot.settings import Settings
+from storage import migrate
+from storage.db import Database
+from storage.models import Base
 from tests.support.fake_line import ACCESS_TOKEN, FakeLine, FakeLineServer, free_port
 
 SECRET = "test-channel-secret"
@@ -53,6 +56,41 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One migrated database per backend for a module (a fresh one per test costs too much time); tests
+    empty it with `emptied`."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('migrated')}/helpdesk.db"
+        yield from _migrated(url)
+        return
+    admin = str(request.getfixturevalue("postgres_server"))
+    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield from _migrated(admin.rsplit("/", 1)[0] + f"/{name}")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrated(url: str) -> Iterator[Database]:
+    migrate.upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def emptied(database: Database, keep: tuple[str, ...] = ()) -> Database:
+    """The database with every table emptied but those named (e.g. the offices the migration seeded)."""
+    with database.session() as db_session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in keep:
+                db_session.execute(table.delete())
+    return database
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import select, text
 
@@ -44,39 +43,6 @@ def policy() -> Iterator[sla.SlaPolicy]:
     sla.install(built)
     yield built
     sla.install(None)
-
-
-def _create(admin: str) -> str:
-    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def _drop(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('jobs')}/helpdesk.db"
-        migrate.upgrade(url)
-        database = Database(url)
-        yield database
-        database.dispose()
-        return
-    admin = str(request.getfixturevalue("postgres_server"))
-    name = _create(admin)
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate.upgrade(url)
-        database = Database(url)
-        yield database
-        database.dispose()
-    finally:
-        _drop(admin, name)
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -26,41 +23,14 @@ from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent, ProcessedEvent
 from storage.models import Base
 from storage.users import ConsentPurpose, ConsentRecord, ConsentState, LineUser
+from tests.conftest import emptied
 from tests.support.db_checks import query
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """One migrated database per backend for this module (a fresh one per test costs too much time)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('storage')}/helpdesk.db"
-        yield from _migrated(url)
-        return
-    admin = str(request.getfixturevalue("postgres_server"))
-    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield from _migrated(admin.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _migrated(url: str) -> Iterator[Database]:
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
 def db(migrated: Database) -> Database:
-    """The module's database, emptied for this test."""
-    with migrated.session() as db_session:
-        for table in reversed(Base.metadata.sorted_tables):
-            db_session.execute(table.delete())
-    return migrated
+    """The module's database (conftest), emptied for this test."""
+    return emptied(migrated)
 
 
 # --- migrations -------------------------------------------------------------------------------------

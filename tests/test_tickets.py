@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import geothai
-import psycopg
 import pytest
 from sqlalchemy import update
 
@@ -22,9 +21,9 @@ from handlers.base import LocationInfo, NewTicket, TicketPort
 from storage import migrate, privacy, users
 from storage import tickets as T
 from storage.db import Database
-from storage.models import Base
 from storage.tickets import Scope, Status, Ticket
 from storage.users import ConsentState
+from tests.conftest import emptied
 from tests.support.db_checks import query
 from tests.support.fake_line import FakeLineServer
 from tests.support.fake_tickets import FakeTicketPort, FakeTicketStore
@@ -37,38 +36,10 @@ NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok, 2569 BE
 KHON_KAEN, BANGKOK, CHIANG_MAI = "40", "10", "50"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('tickets')}/helpdesk.db"
-        migrate.upgrade(url)
-        database = Database(url)
-        yield database
-        database.dispose()
-        return
-    admin = str(request.getfixturevalue("postgres_server"))
-    name = f"helpdesk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    migrate.upgrade(url)
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def db(migrated: Database) -> Database:
-    """The module's database emptied for this test, except the offices the migration seeded."""
-    with migrated.session() as db_session:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "offices":
-                db_session.execute(table.delete())
-    return migrated
+    """The module's database (conftest) emptied for this test, except the offices the migration seeded."""
+    return emptied(migrated, keep=("offices",))
 
 
 def officer(officer_id: int, *provinces: str, role: str = "officer") -> Scope:
