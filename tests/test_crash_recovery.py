@@ -196,9 +196,13 @@ def test_a_committed_reply_that_was_not_delivered_is_sent_once_after_restart(
 
     assert fake_line.wait_reply(event["replyToken"], timeout=20) is not None, "the outbox was not replayed"
     assert effects(sqlite_url, event["webhookEventId"]) == {"processed": 1, "inbound": 1, "outbox": 1}
-    assert sqlite_rows(
-        sqlite_url, "SELECT status, sent_via FROM outbox WHERE source_event_id = ?", (event["webhookEventId"],)
-    ) == [("sent", "reply")]
+    sent = "SELECT status, sent_via FROM outbox WHERE source_event_id = ?"
+    # LINE has the reply; the sender marks the row a moment after LINE's answer reaches it.
+    eventually(
+        lambda: sqlite_rows(sqlite_url, sent, (event["webhookEventId"],)) == [("sent", "reply")],
+        10,
+        "the replayed row to be marked sent via reply",
+    )
     assert pushes_to(fake_line, uid) == 0, "the message went out a second time by push"
 
 
