@@ -306,6 +306,16 @@ def alert_recipients(*, db_session: Session, province_code: str) -> list[str]:
     return [r for r in rows if r]
 
 
+def admin_alert_recipients(*, db_session: Session) -> list[str]:
+    """LINE user IDs of the active administrators who linked their LINE account: the central queue's alerts."""
+    rows = db_session.scalars(
+        select(Officer.line_user_id)
+        .where(Officer.role == OfficerRole.admin, Officer.active.is_(True), Officer.line_user_id.is_not(None))
+        .order_by(Officer.id)
+    )
+    return [r for r in rows if r]
+
+
 # --- audit ----------------------------------------------------------------------------------------------
 
 

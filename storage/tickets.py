@@ -627,14 +627,17 @@ def open_ticket(
 
 
 def alert_officers(*, db_session: Session, ticket: Ticket) -> int:
-    """An urgent ticket reaches its province's officers who linked their LINE account, by push, at once
-    (the same outbox as every message; the ticket's summary only, never a phone number). Returns how many."""
+    """An urgent ticket reaches its province's officers who linked their LINE account, by push, at once (the
+    central queue's, no province known, reaches the administrators); the same outbox as every message, the
+    ticket's summary only, never a phone number. Returns how many were alerted."""
     if ticket.province_code is None:
-        return 0
-    recipients = officers.alert_recipients(db_session=db_session, province_code=ticket.province_code)
+        recipients = officers.admin_alert_recipients(db_session=db_session)
+    else:
+        recipients = officers.alert_recipients(db_session=db_session, province_code=ticket.province_code)
     if not recipients:
         return 0
-    alert = f"🚨 เรื่องด่วน {ticket.id} ({ticket.province_name}): {ticket.summary[:120]}\nเปิดดูในคอนโซลได้เลยค่ะ"
+    where = ticket.province_name or "ยังไม่ทราบจังหวัด"
+    alert = f"🚨 เรื่องด่วน {ticket.id} ({where}): {ticket.summary[:120]}\nเปิดดูในคอนโซลได้เลยค่ะ"
     outbox.send_to_staff(db_session, line_user_ids=recipients, replies=[neutral.text(alert)], ticket_id=ticket.id)
     _event(db_session, ticket, "staff_alerted", actor="system", now=utcnow(), data={"officers": len(recipients)})
     return len(recipients)

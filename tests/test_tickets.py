@@ -511,6 +511,14 @@ def test_an_urgent_ticket_alerts_the_provinces_officers_with_linked_line_account
                 province_codes=[province],
                 line_user_id=line_id,
             )
+        officers.create_officer(
+            db_session=db_session,
+            username="admin1",
+            password="a-long-password-1",
+            role=officers.OfficerRole.admin,
+            province_codes=[],
+            line_user_id="U-admin",
+        )
     new(db, line_user_id="U-calm")  # a normal ticket alerts nobody
     urgent = new(db, kind="emergency", urgency="urgent", summary="เด็กถูกขังในบ้าน", line_user_id="U-caller")
     elsewhere = new(db, province="10", kind="emergency", urgency="urgent", line_user_id="U-bangkok")
@@ -520,6 +528,9 @@ def test_an_urgent_ticket_alerts_the_provinces_officers_with_linked_line_account
     body = json.loads(alerts[0]["messages"]) if isinstance(alerts[0]["messages"], str) else alerts[0]["messages"]
     assert urgent in body[0]["text"] and "เด็กถูกขังในบ้าน" in body[0]["text"]
     assert elsewhere not in str([r["messages"] for r in rows])
+    central = new(db, province=None, kind="emergency", urgency="urgent", line_user_id="U-unknown-place")
+    to_admin = [r for r in query(db.url, "SELECT line_user_id, messages FROM outbox") if r["line_user_id"] == "U-admin"]
+    assert len(to_admin) == 1 and central in str(to_admin[0]["messages"]), "the central queue alerts administrators"
 
 
 def test_an_officer_holds_a_handoff_for_thirty_minutes_renewed_by_each_message_and_released_by_resolving(
