@@ -95,7 +95,9 @@ def follow_up(turn: Turn, knowledge: Knowledge) -> Outcome:
         return Outcome([TextReply(guide.still_safe_line, buttons)], state=turn.state)
     steps = "\n".join(f"{i}. {step}" for i, step in enumerate(kind.steps, 1))
     numbers = " ".join(f"📞 {n}" for n in kind.numbers)
-    text = f"{guide.follow_up_intro}\n{steps}\n{numbers}\n{guide.officer_offer}"
+    said = (turn.understanding.text or turn.text or "").lower()
+    cue = next((c.say for c in guide.cues if any(word in said for word in c.words)), None)
+    text = "\n".join(line for line in (cue, guide.follow_up_intro, steps, numbers, guide.officer_offer) if line)
     offer = Button(label="คุยกับเจ้าหน้าที่", text="ให้เจ้าหน้าที่ติดต่อกลับ", data=OFFICER_POSTBACK)
     return Outcome([TextReply(text, (*buttons, offer))], state=turn.state)
 

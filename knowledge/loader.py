@@ -116,6 +116,15 @@ class EmergencyKind(BaseModel):
     steps: list[str] = Field(min_length=1, max_length=4)
 
 
+class EmergencyCue(BaseModel):
+    """A worry said after an emergency ("โทรหาเพื่อนไม่ติด") and the line that answers it, before the steps."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    words: list[str] = Field(min_length=1)
+    say: str = Field(min_length=1, max_length=300)
+
+
 class EmergencyGuide(BaseModel):
     """knowledge/emergency.yaml: follow-up guidance per danger kind (the danger lexicon's categories)."""
 
@@ -123,6 +132,7 @@ class EmergencyGuide(BaseModel):
 
     context_minutes: int = Field(ge=10, le=24 * 60)
     kinds: dict[str, EmergencyKind]
+    cues: list[EmergencyCue] = []
     follow_up_intro: str
     officer_offer: str
     officer_answer: str

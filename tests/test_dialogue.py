@@ -164,6 +164,7 @@ def test_after_violence_follow_ups_keep_the_police_and_what_to_do(chat: Chat) ->
     assert "191" in how and "1300" in how and "1." in how
     friend = said(chat.say(uid, "โทรหาเพื่อนไม่ติด"))
     assert "191" in friend and "1300" in friend
+    assert "ไม่ต้องรอ" in friend, "the worry itself is answered before the steps"
     thanks = said(chat.say(uid, "ขอบคุณค่ะ"))
     assert "191" in thanks
 
