@@ -733,7 +733,7 @@ def list_tickets(
     query = _filtered(
         db_session, scope, status=status, kind=kind, urgency=urgency, province=province, overdue=overdue, q=q, now=now
     )
-    total = int(db_session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    total = _count(db_session, query)
     ordered = query.order_by(
         case((Ticket.urgency == Urgency.urgent, 0), else_=1),
         case((_overdue(now), 0), else_=1),
@@ -744,30 +744,12 @@ def list_tickets(
     return items, total
 
 
-def count_tickets(
-    *,
-    db_session: Session,
-    scope: Scope,
-    status: str | Sequence[str] | None = None,
-    kind: str | Sequence[str] | None = None,
-    urgency: str | None = None,
-    province: str | None = None,
-    overdue: bool | None = None,
-    q: str | None = None,
-    now: datetime | None = None,
-) -> int:
-    """How many tickets the scope sees with these filters (the same SQL as `list_tickets`)."""
-    query = _filtered(
-        db_session,
-        scope,
-        status=status,
-        kind=kind,
-        urgency=urgency,
-        province=province,
-        overdue=overdue,
-        q=q,
-        now=now or utcnow(),
-    )
+def count_tickets(*, db_session: Session, scope: Scope) -> int:
+    """How many tickets the scope sees (the filtered count is `list_tickets`' total)."""
+    return _count(db_session, select(Ticket).where(_visible(scope)))
+
+
+def _count(db_session: Session, query: Select[Ticket]) -> int:
     return int(db_session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
