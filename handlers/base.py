@@ -92,9 +92,8 @@ class DialogueState:
     updated_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, "")} | (
-            {"emergency": self.emergency} if self.emergency is not None else {}
-        )
+        # Unset fields are left out; emergency "" (a danger of unknown kind) is a value and stays.
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DialogueState:

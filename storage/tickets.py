@@ -979,11 +979,7 @@ def request_transfer(
     """Ask another province to take the ticket; ownership moves only when one of its officers accepts."""
     now = now or utcnow()
     ticket = _owned(db_session, scope, ticket_id)
-    code = office_code(db_session=db_session, province=to_province)
-    if code is None:
-        raise TicketError(f"unknown province {to_province!r}")
-    if code == ticket.province_code:
-        raise TicketError("the ticket is already there")
+    code = _other_office(db_session, ticket, to_province, owner_error="the ticket is already there")
     if ticket.status is Status.closed:
         raise TicketError("the ticket is closed")
     pending = db_session.scalars(
@@ -1188,6 +1184,16 @@ def update_referral(
     return referral
 
 
+def _other_office(db_session: Session, ticket: Ticket, province: str, *, owner_error: str) -> str:
+    """The code of an office other than the ticket's owner (a transfer's target, a collaborator)."""
+    code = office_code(db_session=db_session, province=province)
+    if code is None:
+        raise TicketError(f"unknown province {province!r}")
+    if code == ticket.province_code:
+        raise TicketError(owner_error)
+    return code
+
+
 def invite_collaborator(
     *,
     db_session: Session,
@@ -1200,11 +1206,7 @@ def invite_collaborator(
     """Give another office read access and internal notes (idempotent)."""
     now = now or utcnow()
     ticket = _owned(db_session, scope, ticket_id)
-    code = office_code(db_session=db_session, province=province)
-    if code is None:
-        raise TicketError(f"unknown province {province!r}")
-    if code == ticket.province_code:
-        raise TicketError("that office owns the ticket")
+    code = _other_office(db_session, ticket, province, owner_error="that office owns the ticket")
     existing = db_session.get(Collaborator, (ticket.id, code))
     if existing is not None:
         return existing
