@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import ForeignKey, Integer, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from storage import dialogue
 from storage.attachments import Attachment
 from storage.base import Base, UtcDateTime, utcnow
 from storage.conversations import ConversationMessage, Direction
-from storage.dialogue import DialogueStateRow
 from storage.events import InboxEvent
 from storage.outbox import OutboxMessage, OutboxStatus
 from storage.tickets import count_citizen_tickets, erase_citizen
@@ -154,7 +154,7 @@ def erase(*, db_session: Session, line_user_id: str, notice_version: str) -> Era
             )
         )
     )
-    db_session.execute(delete(DialogueStateRow).where(DialogueStateRow.line_user_id == line_user_id))
+    dialogue.forget(db_session=db_session, line_user_id=line_user_id)
     user = get_by_line_id(db_session=db_session, line_user_id=line_user_id)
     if user is not None:
         user.display_name = None

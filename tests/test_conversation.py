@@ -516,11 +516,6 @@ def test_card_becomes_a_flex_bubble_with_alt_text() -> None:
     assert render.plain_text(message) == message["altText"]
 
 
-def test_messages_go_five_to_a_request() -> None:
-    messages = [{"type": "text", "text": str(n)} for n in range(12)]
-    assert [len(batch) for batch in render.batches(messages)] == [5, 5, 2]
-
-
 # --- knowledge validation ----------------------------------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ from knowledge.loader import LINE_QUICK_REPLY_LIMIT, LINE_TEXT_LIMIT, Button
 from storage import content
 from storage.content import Content
 
-MESSAGES_PER_REQUEST = 5  # LINE's limit for one reply or push
 ALT_TEXT_LIMIT = 400
 LABEL_LIMIT = 20
 DISPLAY_TEXT_LIMIT = 300
@@ -159,7 +158,3 @@ def plain_text(message: dict[str, Any]) -> str:
         return str(message.get("text", ""))
     return str(message.get("altText", ""))
 
-
-def batches(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """LINE requests of at most five messages each."""
-    return [messages[i : i + MESSAGES_PER_REQUEST] for i in range(0, len(messages), MESSAGES_PER_REQUEST)]
